@@ -1,0 +1,35 @@
+import { randomBytes } from "node:crypto";
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Artifact } from "./artifact-list.js";
+import { SUMS_FILE, mergeSums, sha256File } from "./checksums.js";
+
+/**
+ * Moves staged artifacts into the output directory. Each file is first copied
+ * next to its final name and then renamed, so a reader never sees half a file;
+ * SHA256SUMS is merged and replaced last, once every file it lists is in place.
+ */
+export async function publishArtifacts(outDir: string, artifacts: readonly Artifact[]): Promise<string[]> {
+  await mkdir(outDir, { recursive: true });
+  const suffix = `.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const sums = new Map<string, string>();
+  const temps: string[] = [];
+  try {
+    for (const a of artifacts) {
+      const tmp = path.join(outDir, `.${a.name}${suffix}`);
+      temps.push(tmp);
+      await copyFile(a.path, tmp);
+      sums.set(a.name, await sha256File(tmp));
+    }
+    const existing = await readFile(path.join(outDir, SUMS_FILE), "utf8").catch(() => "");
+    const sumsTmp = path.join(outDir, `.${SUMS_FILE}${suffix}`);
+    temps.push(sumsTmp);
+    await writeFile(sumsTmp, mergeSums(existing, sums));
+    // Everything is staged beside its final name: the renames below cannot fail halfway for lack of space.
+    for (const a of artifacts) await rename(path.join(outDir, `.${a.name}${suffix}`), path.join(outDir, a.name));
+    await rename(sumsTmp, path.join(outDir, SUMS_FILE));
+  } finally {
+    await Promise.all(temps.map((t) => rm(t, { force: true })));
+  }
+  return [...artifacts.map((a) => a.name), SUMS_FILE];
+}

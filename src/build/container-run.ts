@@ -1,0 +1,46 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { extract } from "tar";
+import type { ContainerSpec, DockerEngine, OutputSink } from "../docker/engine.js";
+
+export interface ContainerRunRequest extends ContainerSpec {
+  /** Tar streams copied into the container before it starts: [directory in the container, tar]. */
+  inputs?: Array<[string, Readable]>;
+  /** A directory in the container to copy out after a successful run. */
+  collect?: string;
+  sink: OutputSink;
+  signal?: AbortSignal;
+}
+
+export interface ContainerRunResult {
+  exitCode: number;
+  oomKilled: boolean;
+  /** Host directory holding the collected directory (its basename inside), when requested and exit 0. */
+  collected: string | undefined;
+}
+
+/**
+ * One throwaway container: create, copy inputs in, run, copy outputs out,
+ * and always remove it, whether the run succeeded, failed or was interrupted.
+ */
+export async function runInContainer(docker: DockerEngine, req: ContainerRunRequest): Promise<ContainerRunResult> {
+  const id = await docker.createContainer(req);
+  let collected: string | undefined;
+  try {
+    for (const [dest, tar] of req.inputs ?? []) await docker.putArchive(id, dest, tar);
+    const exit = await docker.run(id, req.sink, req.signal);
+    if (exit.exitCode === 0 && req.collect && !req.signal?.aborted) {
+      collected = await mkdtemp(path.join(os.tmpdir(), "nokmem-build-out-"));
+      await pipeline(await docker.getArchive(id, req.collect), extract({ cwd: collected }));
+    }
+    return { ...exit, collected };
+  } catch (err) {
+    if (collected) await rm(collected, { recursive: true, force: true });
+    throw err;
+  } finally {
+    await docker.removeContainer(id);
+  }
+}

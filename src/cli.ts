@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { InterruptedError, UserError } from "./errors.js";
+import { BuildFailedError } from "./steps/compile.js";
+import { registerBuildCommand } from "./commands/build-component.js";
+import { registerToolchainCommand } from "./commands/toolchain.js";
+import type { CommandRuntime } from "./commands/runtime.js";
+import { TOOL_VERSION } from "./tool-version.js";
+
+// A repository that asks for credentials must fail, not wait on a prompt nobody sees (CI has no stdin).
+process.env.GIT_TERMINAL_PROMPT ??= "0";
+
+const controller = new AbortController();
+let interrupts = 0;
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    // The first signal stops the run and cleans up; a second one gives up waiting.
+    if (++interrupts > 1) process.exit(130);
+    process.stderr.write(`nokmem-build: ${sig}: stopping, removing the build container…\n`);
+    controller.abort(sig);
+  });
+}
+
+const json = process.argv.includes("--json");
+const rt: CommandRuntime = {
+  signal: controller.signal,
+  print: (line) => process.stdout.write(`${line}\n`),
+  printJson: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
+  progress: (line) => process.stderr.write(`${line}\n`),
+  warn: (line) => process.stderr.write(`nokmem-build: warning: ${line}\n`),
+};
+
+const program = new Command("nokmem-build")
+  .description("Build runc and kubelet with cgroup kernel-memory (kmem) accounting disabled")
+  .version(TOOL_VERSION)
+  .exitOverride()
+  .showSuggestionAfterError();
+registerBuildCommand(program, "runc", "build runc with `seccomp nokmem` (VERSION defaults to the recipes' default, v1.0.0-rc9)", rt);
+registerToolchainCommand(program, rt);
+
+function fail(message: string, code: number): never {
+  if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: message, exitCode: code }, null, 2)}\n`);
+  else process.stderr.write(`nokmem-build: error: ${message}\n`);
+  process.exit(code);
+}
+
+try {
+  await program.parseAsync(process.argv);
+  process.exit(0);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Commander printed its message already; help and --version end here with 0.
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  }
+  if (err instanceof InterruptedError || controller.signal.aborted) fail(new InterruptedError(String(controller.signal.reason ?? "signal")).message, 130);
+  if (err instanceof BuildFailedError && !json) process.stderr.write(err.logTail.map((l) => `  | ${l}\n`).join(""));
+  if (err instanceof UserError) fail(err.message, err.exitCode);
+  process.stderr.write(`nokmem-build: unexpected error (please report it):\n${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+}

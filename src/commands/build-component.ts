@@ -1,0 +1,35 @@
+import path from "node:path";
+import type { Command } from "commander";
+import { buildComponent } from "../api/build.js";
+import { connectDocker } from "../docker/engine.js";
+import { renderMode } from "../pipeline/run.js";
+import type { Component } from "../recipes/schema.js";
+import { buildOptions, type BuildFlags } from "./options.js";
+import type { CommandRuntime } from "./runtime.js";
+
+/** `nokmem-build runc [VERSION]` (and, with the kubelet recipes, `kubelet VERSION`). */
+export function registerBuildCommand(program: Command, component: Component, description: string, rt: CommandRuntime): void {
+  const cmd = program.command(`${component} [version]`).description(description);
+  buildOptions().forEach((o) => cmd.addOption(o));
+  cmd.action(async (version: string | undefined, flags: BuildFlags) => {
+    const result = await buildComponent(
+      {
+        component,
+        version,
+        source: flags.source,
+        allowUnpinned: Boolean(flags.allowUnpinned),
+        goImage: flags.goImage,
+        outDir: path.resolve(flags.out),
+        cacheDir: path.resolve(flags.cacheDir),
+        targetGlibc: flags.targetGlibc,
+        memoryBytes: flags.memory ?? 0,
+        nanoCpus: flags.cpus ?? 0,
+      },
+      { docker: connectDocker(), signal: rt.signal, mode: renderMode(Boolean(flags.json)) },
+    );
+    if (flags.json) return rt.printJson({ ok: true, ...result });
+    for (const w of result.warnings) rt.warn(w);
+    rt.print(`${result.asset}  sha256 ${result.sha256}`);
+    rt.print(`artifacts in ${result.outDir}: ${result.files.join(", ")}`);
+  });
+}

@@ -1,0 +1,56 @@
+import os from "node:os";
+import path from "node:path";
+import { Option } from "commander";
+import { UsageError } from "../errors.js";
+import { DEFAULT_TARGET_GLIBC } from "../artifacts/glibc.js";
+import { GO_IMAGE_ENV } from "../toolchain/builder.js";
+
+export function defaultCacheDir(): string {
+  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "nokmem-build");
+}
+
+const UNITS: Record<string, number> = { "": 1, b: 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 };
+
+/** Docker-style sizes: 512m, 8g, 1073741824. */
+export function parseMemory(value: string): number {
+  const m = value.trim().toLowerCase().match(/^(\d+(?:\.\d+)?)([bkmg]?)$/);
+  const bytes = m ? Math.floor(Number(m[1]) * UNITS[m[2]!]!) : NaN;
+  if (!(bytes >= 6 * 2 ** 20)) throw new UsageError(`--memory ${value}: expected a size of at least 6m, such as 8g or 512m`);
+  return bytes;
+}
+
+export function parseCpus(value: string): number {
+  const cpus = Number(value);
+  if (!(cpus > 0) || cpus > os.availableParallelism() * 64) throw new UsageError(`--cpus ${value}: expected a positive number such as 2 or 1.5`);
+  return Math.round(cpus * 1e9);
+}
+
+export function parseGlibc(value: string): string {
+  if (!/^2\.\d+$/.test(value)) throw new UsageError(`--target-glibc ${value}: expected a glibc version such as 2.17`);
+  return value;
+}
+
+/** The options every build command shares. */
+export const buildOptions = () => [
+  new Option("--source <url-or-path>", "clone from this URL or local repository instead of upstream (mirror, air-gapped copy)"),
+  new Option("--allow-unpinned", "build even when the tag is not at the recipe's pinned commit (recorded loudly in the manifest)"),
+  new Option("--go-image <image>", "base Go image instead of the recipe's (e.g. the one `toolchain bootstrap` prints)").env(GO_IMAGE_ENV),
+  new Option("--out <dir>", "output directory").default("./dist"),
+  new Option("--cache-dir <dir>", "where sources and failed-build logs are kept").default(defaultCacheDir()).env("NOKMEM_BUILD_CACHE_DIR"),
+  new Option("--target-glibc <version>", "oldest glibc the binary must start on").default(DEFAULT_TARGET_GLIBC).argParser(parseGlibc),
+  new Option("--memory <size>", "memory limit of the build container, e.g. 8g").argParser(parseMemory),
+  new Option("--cpus <n>", "CPU limit of the build container, e.g. 2").argParser(parseCpus),
+  new Option("--json", "print one JSON object with the result instead of progress"),
+];
+
+export interface BuildFlags {
+  source?: string;
+  allowUnpinned?: boolean;
+  goImage?: string;
+  out: string;
+  cacheDir: string;
+  targetGlibc: string;
+  memory?: number;
+  cpus?: number;
+  json?: boolean;
+}

@@ -1,0 +1,32 @@
+/**
+ * A failure the user can act on: printed as one line (cause and fix), never a
+ * stack trace. `exitCode` 2 marks usage errors (bad flags, versions, inputs).
+ */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2 = 1,
+  ) {
+    super(message);
+    this.name = "UserError";
+  }
+}
+
+export class UsageError extends UserError {
+  constructor(message: string) {
+    super(message, 2);
+    this.name = "UsageError";
+  }
+}
+
+/** Raised when the run was interrupted (Ctrl-C, SIGTERM); exit code 130 like a shell. */
+export class InterruptedError extends Error {
+  constructor(signal: string) {
+    super(`interrupted by ${signal}: nothing was written`);
+    this.name = "InterruptedError";
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

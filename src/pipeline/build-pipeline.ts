@@ -1,0 +1,22 @@
+import type { Step } from "./context.js";
+import { checkEngineStep } from "../steps/check-engine.js";
+import { fetchSourceStep } from "../steps/fetch-source.js";
+import { prepareToolchainStep } from "../steps/prepare-toolchain.js";
+import { compileStep } from "../steps/compile.js";
+import { checkBinaryStep } from "../steps/check-binary.js";
+import { writeArtifactsStep } from "../steps/write-artifacts.js";
+
+/** Cheap checks first (the version itself is resolved before any step runs): a missing engine fails before anything is downloaded. */
+export const preflight: readonly Step[] = [
+  checkEngineStep, // the engine answers; its architecture names the asset; leftovers swept
+];
+
+export const build: readonly Step[] = [
+  fetchSourceStep, // the pinned tag, from the cache or the source
+  prepareToolchainStep, // Go image + builder image, built once and reused
+  compileStep, // make in a network-less container
+  checkBinaryStep, // starts on the target glibc; stamped with version and commit
+  writeArtifactsStep, // binary, .sha256, .json, .log and SHA256SUMS, atomically
+];
+
+export const buildPipeline: readonly Step[] = [...preflight, ...build];

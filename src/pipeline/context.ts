@@ -1,0 +1,74 @@
+import type { DockerEngine } from "../docker/engine.js";
+import type { ArtifactList } from "../artifacts/artifact-list.js";
+import type { GlibcVerdict } from "../artifacts/glibc.js";
+import type { BuildManifest } from "../artifacts/manifest.js";
+import type { ResolvedRecipe } from "../recipes/resolve.js";
+import type { Component } from "../recipes/schema.js";
+import type { SourceResult } from "../source/fetch.js";
+import type { Toolchain } from "../toolchain/builder.js";
+import type { BuildLog } from "./build-log.js";
+
+export interface BuildOptions {
+  component: Component;
+  /** As typed by the user; undefined means the recipes' default. */
+  version: string | undefined;
+  /** --source: URL or path of a mirror or local copy; undefined means the recipe's upstream. */
+  source: string | undefined;
+  allowUnpinned: boolean;
+  /** --go-image; undefined means the recipe's image. */
+  goImage: string | undefined;
+  outDir: string;
+  cacheDir: string;
+  targetGlibc: string;
+  /** Build container limits; 0 means none. */
+  memoryBytes: number;
+  nanoCpus: number;
+}
+
+export interface BuiltBinary {
+  /** Staged binary, named as the asset. */
+  path: string;
+  versionOutput: string;
+  command: string;
+  env: Record<string, string>;
+}
+
+/** One build's state, filled in step by step. */
+export interface BuildContext {
+  options: BuildOptions;
+  docker: DockerEngine;
+  runId: string;
+  labels: Record<string, string>;
+  signal: AbortSignal;
+  startedAt: Date;
+  /** Private temp directory of this run; removed at the end whatever happens. */
+  staging: string;
+  log: BuildLog;
+  warnings: string[];
+  artifacts: ArtifactList;
+  arch?: string;
+  asset?: string;
+  recipe?: ResolvedRecipe;
+  source?: SourceResult;
+  toolchain?: Toolchain;
+  binary?: BuiltBinary;
+  linkage?: GlibcVerdict;
+  manifest?: BuildManifest;
+  published?: string[];
+}
+
+/** A step's outcome: done, or skipped for a reason that is shown (e.g. "cached: …"). */
+export type StepOutcome = void | { skipped: string };
+
+export interface Step {
+  /** An "-ing" phrase: the progress line. */
+  title: string;
+  run(ctx: BuildContext, progress: (line: string) => void): Promise<StepOutcome>;
+}
+
+/** Accessor for a field an earlier step must have set: a missing one is a bug in the step order. */
+export function need<K extends keyof BuildContext>(ctx: BuildContext, key: K): NonNullable<BuildContext[K]> {
+  const value = ctx[key];
+  if (value === undefined || value === null) throw new Error(`pipeline bug: ${String(key)} is not set before it is used`);
+  return value as NonNullable<BuildContext[K]>;
+}

@@ -1,0 +1,53 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse as parseYaml } from "yaml";
+import { UserError } from "../errors.js";
+import { recipeBookSchema, type Component, type RecipeBook } from "./schema.js";
+import { compareTags, inRange, parseVersion } from "./version.js";
+
+/** recipes/ ships beside lib/ and src/ in the package. */
+export const RECIPES_DIR = fileURLToPath(new URL("../../recipes/", import.meta.url));
+
+export function recipeFile(component: Component, dir = RECIPES_DIR): string {
+  return path.join(dir, `${component}.yaml`);
+}
+
+export async function loadRecipeBook(file: string): Promise<RecipeBook> {
+  let raw: unknown;
+  try {
+    raw = parseYaml(await readFile(file, "utf8"));
+  } catch (err) {
+    throw new UserError(`recipe file ${file}: ${(err as Error).message.split("\n")[0]}`);
+  }
+  const parsed = recipeBookSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.length ? issue.path.join(".") : "(top level)";
+    throw new UserError(`recipe file ${file}: field ${field}: ${issue.message}`);
+  }
+  checkConsistency(file, parsed.data);
+  return parsed.data;
+}
+
+/** Catches recipe mistakes that the schema alone cannot: every pinned tag must resolve to exactly one recipe. */
+function checkConsistency(file: string, book: RecipeBook): void {
+  const tags = Object.keys(book.pins);
+  if (book.defaultVersion) tags.push(book.defaultVersion);
+  for (const tag of tags) {
+    const version = parseVersion(tag, book.component, "v1.2.3");
+    const matches = book.recipes.filter((r) => inRange(version, r.range));
+    const refused = book.refusals.find((r) => inRange(version, r.range));
+    if (matches.length !== 1 || refused) {
+      throw new UserError(
+        `recipe file ${file}: field pins.${tag}: matches ${matches.length} recipes` +
+          (refused ? ` and a refusal (${refused.range})` : "") +
+          "; each pinned tag must match exactly one recipe and no refusal",
+      );
+    }
+  }
+}
+
+export function pinnedTags(book: RecipeBook): string[] {
+  return Object.keys(book.pins).sort(compareTags);
+}

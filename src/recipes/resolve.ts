@@ -1,0 +1,50 @@
+import { UsageError, UserError } from "../errors.js";
+import type { Recipe, RecipeBook } from "./schema.js";
+import { pinnedTags } from "./load.js";
+import { inRange, parseVersion } from "./version.js";
+
+export interface ResolvedRecipe {
+  component: RecipeBook["component"];
+  tag: string;
+  upstream: string;
+  importPath: string;
+  recipe: Recipe;
+  /** The commit the tag must check out at; undefined when building an unpinned tag. */
+  pinnedCommit: string | undefined;
+}
+
+export interface ResolveOptions {
+  /** Accept a tag the recipes do not pin (private forks, fixtures). */
+  allowUnpinned?: boolean;
+}
+
+export function resolveRecipe(book: RecipeBook, input: string | undefined, opts: ResolveOptions = {}): ResolvedRecipe {
+  const requested = input ?? book.defaultVersion;
+  if (!requested) throw new UsageError(`${book.component}: a VERSION is required`);
+  const example = book.defaultVersion ?? "v1.2.3";
+  const version = parseVersion(requested, book.component, example);
+
+  const refusal = book.refusals.find((r) => inRange(version, r.range));
+  if (refusal) throw new UserError(`${book.component} ${version.tag} is not rebuilt: ${refusal.reason}`, 2);
+
+  const recipe = book.recipes.find((r) => inRange(version, r.range));
+  const known = pinnedTags(book);
+  if (!recipe) {
+    throw new UsageError(`${book.component} ${version.tag} is not covered by any recipe; supported: ${known.join(", ")}`);
+  }
+  const pinnedCommit = book.pins[version.tag];
+  if (!pinnedCommit && !opts.allowUnpinned) {
+    throw new UsageError(
+      `${book.component} ${version.tag} is not a known release (known: ${known.join(", ")}); ` +
+        "pass --allow-unpinned to build a tag of a private fork",
+    );
+  }
+  return {
+    component: book.component,
+    tag: version.tag,
+    upstream: book.upstream,
+    importPath: book.importPath,
+    recipe,
+    pinnedCommit,
+  };
+}

@@ -1,0 +1,46 @@
+import { z } from "zod";
+import { isValidRange } from "./version.js";
+
+const range = z.string().min(1).refine(isValidRange, { message: "not a valid version range" });
+const commit = z.string().regex(/^[0-9a-f]{40}$/, "must be a full 40-hex commit id");
+
+export const recipeSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/),
+  range,
+  /** gopath: built at $GOPATH/src/<importPath> with GO111MODULE=off; modules: go.mod + vendor/. */
+  layout: z.enum(["gopath", "modules"]),
+  /** The Go minor upstream built these tags with; a toolchain with another Go gets a warning. */
+  go: z.string().regex(/^\d+\.\d+$/, "must be a Go minor version such as 1.13"),
+  goImage: z.string().min(1),
+  make: z.strictObject({
+    target: z.string().min(1),
+    vars: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string()).default({}),
+  }),
+  /** Path of the built binary, relative to the source root. */
+  artifact: z.string().min(1).refine((p) => !p.startsWith("/") && !p.split("/").includes(".."), {
+    message: "must be a relative path inside the source tree",
+  }),
+  /**
+   * How the built binary proves its stamp: it is run with `args` inside the
+   * build container and must print each `expect` line, with {version} (tag
+   * without the v), {tag} and {commit} filled in. Output containing "-dirty" fails.
+   */
+  version: z.strictObject({
+    args: z.array(z.string()).min(1),
+    expect: z.array(z.string().min(1)).min(1),
+  }),
+});
+
+export const recipeBookSchema = z.strictObject({
+  component: z.enum(["runc", "kubelet"]),
+  upstream: z.string().min(1),
+  importPath: z.string().min(1),
+  defaultVersion: z.string().optional(),
+  refusals: z.array(z.strictObject({ range, reason: z.string().min(1) })).default([]),
+  recipes: z.array(recipeSchema).min(1),
+  pins: z.record(z.string(), commit).default({}),
+});
+
+export type Recipe = z.infer<typeof recipeSchema>;
+export type RecipeBook = z.infer<typeof recipeBookSchema>;
+export type Component = RecipeBook["component"];

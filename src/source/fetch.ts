@@ -1,0 +1,136 @@
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, rename, rm } from "node:fs/promises";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { simpleGit, type SimpleGit } from "simple-git";
+import { UserError, errorMessage } from "../errors.js";
+
+export interface SourceRequest {
+  component: string;
+  tag: string;
+  /** URL or local path of the repository (the recipe's upstream, or --source). */
+  source: string;
+  pinnedCommit: string | undefined;
+  allowUnpinned: boolean;
+  cacheDir: string;
+  signal?: AbortSignal;
+}
+
+export interface SourceResult {
+  dir: string;
+  /** The source as the user gave it, and as git was asked for it. */
+  source: string;
+  url: string;
+  commit: string;
+  /** True when the checked-out commit equals the recipe's pin. */
+  pinned: boolean;
+  cached: boolean;
+  warnings: string[];
+}
+
+/** A local path is cloned through file:// so that --depth applies (git ignores it for plain paths). */
+export function gitUrl(source: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source) || /^[^/]+@[^/]+:/.test(source)) return source;
+  const abs = path.resolve(source);
+  if (!existsSync(abs)) throw new UserError(`--source ${source}: no such directory, and not a URL`, 2);
+  return pathToFileURL(abs).href;
+}
+
+// The user's own git environment (credential helpers, GIT_SSH_COMMAND for internal servers) applies as it is.
+const git = (baseDir: string | undefined, signal?: AbortSignal): SimpleGit => simpleGit({ baseDir, abort: signal });
+
+async function headCommit(dir: string): Promise<string | undefined> {
+  if (!existsSync(path.join(dir, ".git"))) return undefined;
+  try {
+    const g = git(dir);
+    const clean = (await g.raw(["status", "--porcelain"])).trim() === "";
+    return clean ? (await g.revparse(["HEAD"])).trim() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The commit a tag names at the source (peeled for annotated tags), or undefined when the tag does not exist. */
+async function remoteTagCommit(url: string, tag: string, signal?: AbortSignal): Promise<string | undefined> {
+  const out = await git(undefined, signal).raw(["ls-remote", url, `refs/tags/${tag}`, `refs/tags/${tag}^{}`]);
+  const lines = out.trim().split("\n").filter(Boolean).map((l) => l.split(/\s+/));
+  return (lines.find(([, ref]) => ref!.endsWith("^{}")) ?? lines[0])?.[0];
+}
+
+/**
+ * Brings the tag's source into the cache (shallow, exactly that tag), or reuses
+ * the cached checkout when it is clean and at the commit the tag must have.
+ */
+export async function fetchSource(req: SourceRequest): Promise<SourceResult> {
+  const url = gitUrl(req.source);
+  const key = createHash("sha256").update(url).digest("hex").slice(0, 12);
+  const dir = path.join(req.cacheDir, "sources", `${req.component}-${key}`, req.tag);
+  const warnings: string[] = [];
+
+  // A clean cached checkout is reused when it is at the pinned commit, or (unpinned)
+  // at the commit the source's tag names now, so a moved tag is never served stale.
+  const cachedCommit = await headCommit(dir);
+  let cached = cachedCommit !== undefined && cachedCommit === req.pinnedCommit;
+  if (!cached && cachedCommit !== undefined) {
+    let remote: string | undefined;
+    try {
+      remote = await remoteTagCommit(url, req.tag, req.signal);
+    } catch (err) {
+      throw new UserError(`cannot read tags of ${req.source}: ${firstLine(err)}`);
+    }
+    if (!remote) throw new UserError(`tag ${req.tag} not found at ${req.source}: check the version and --source`);
+    cached = cachedCommit === remote;
+  }
+  if (!cached) await clone(url, req, dir);
+
+  const commit = (cached ? cachedCommit : await headCommit(dir)) ?? "";
+  const pinned = req.pinnedCommit !== undefined && commit === req.pinnedCommit;
+  if (req.pinnedCommit && !pinned) {
+    const what = `${req.source} serves ${req.component} ${req.tag} at commit ${commit}, but the recipe pins ${req.pinnedCommit}`;
+    if (!req.allowUnpinned) {
+      throw new UserError(`${what}: the tag was moved or the mirror serves other code; check the source, or pass --allow-unpinned to build it anyway`);
+    }
+    warnings.push(`UNPINNED BUILD: ${what}`);
+  } else if (!req.pinnedCommit) {
+    warnings.push(`UNPINNED BUILD: ${req.component} ${req.tag} has no pinned commit; built ${commit} as served by ${req.source}`);
+  }
+  return { dir, source: req.source, url, commit, pinned, cached, warnings };
+}
+
+async function clone(url: string, req: SourceRequest, dir: string): Promise<void> {
+  await mkdir(path.dirname(dir), { recursive: true });
+  const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  try {
+    try {
+      await git(undefined, req.signal).clone(url, tmp, [
+        "--depth=1",
+        "--single-branch",
+        `--branch=${req.tag}`,
+        "--no-tags",
+        "-c",
+        "advice.detachedHead=false",
+      ]);
+    } catch (err) {
+      if (req.signal?.aborted) throw err;
+      const msg = errorMessage(err);
+      if (/not found in upstream|Could not find remote branch/i.test(msg)) {
+        throw new UserError(`tag ${req.tag} not found at ${req.source}: check the version and --source`);
+      }
+      throw new UserError(`cannot clone ${req.component} ${req.tag} from ${req.source}: ${firstLine(err)}`);
+    }
+    await rm(dir, { recursive: true, force: true });
+    await rename(tmp, dir);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+function firstLine(err: unknown): string {
+  return (
+    errorMessage(err)
+      .split("\n")
+      .map((l) => l.trim())
+      .find((l) => l && !l.startsWith("Cloning into")) ?? "git failed"
+  );
+}

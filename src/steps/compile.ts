@@ -1,0 +1,60 @@
+import { readFile, rename, rm } from "node:fs/promises";
+import path from "node:path";
+import { UserError } from "../errors.js";
+import { runInContainer } from "../build/container-run.js";
+import { OUT_DIR, planBuild } from "../build/script.js";
+import { need, type Step } from "../pipeline/context.js";
+import { packSource } from "../source/pack.js";
+
+const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)}g`;
+
+/** Compiles in a fresh container: no network, source in and binary out as tar streams. */
+export const compileStep: Step = {
+  title: "Building in a container",
+  async run(ctx, progress) {
+    const { recipe, importPath } = need(ctx, "recipe");
+    const source = need(ctx, "source");
+    const toolchain = need(ctx, "toolchain");
+    const asset = need(ctx, "asset");
+    const plan = planBuild(recipe, importPath, asset);
+    progress(plan.command);
+
+    const run = await runInContainer(ctx.docker, {
+      image: toolchain.builderImage,
+      cmd: ["/bin/sh", "-c", plan.script],
+      env: plan.env,
+      workingDir: plan.workDir,
+      labels: ctx.labels,
+      memoryBytes: ctx.options.memoryBytes,
+      nanoCpus: ctx.options.nanoCpus,
+      inputs: [["/", await packSource(source.dir, plan.workDir)]],
+      collect: OUT_DIR,
+      signal: ctx.signal,
+      sink: (_stream, text) => ctx.log.output(text),
+    });
+    if (ctx.signal.aborted) return;
+    if (run.oomKilled || (run.exitCode === 137 && ctx.options.memoryBytes)) {
+      const limit = ctx.options.memoryBytes ? `the --memory limit of ${gib(ctx.options.memoryBytes)}` : "the memory available to the engine";
+      throw new UserError(`the build ran out of memory (compiler killed at ${limit}): raise --memory or free memory on the Docker host`);
+    }
+    if (run.exitCode !== 0 || !run.collected) {
+      throw new BuildFailedError(`\`${plan.command}\` failed in the build container (exit ${run.exitCode})`, ctx.log.tail());
+    }
+    const outDir = path.join(run.collected, path.basename(OUT_DIR));
+    const staged = path.join(ctx.staging, asset);
+    await rename(path.join(outDir, asset), staged);
+    const versionOutput = (await readFile(path.join(outDir, "version.txt"), "utf8")).trim();
+    await rm(run.collected, { recursive: true, force: true });
+    ctx.binary = { path: staged, versionOutput, command: plan.command, env: plan.env };
+  },
+};
+
+/** A compile failure: the log's last lines are the evidence, shown above the one-line error. */
+export class BuildFailedError extends UserError {
+  constructor(
+    message: string,
+    readonly logTail: string[],
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,20 @@
+import { need, type Step } from "../pipeline/context.js";
+import { ensureBuilderImage, goMinor } from "../toolchain/builder.js";
+
+export const prepareToolchainStep: Step = {
+  title: "Preparing the toolchain",
+  async run(ctx, progress) {
+    const { recipe } = need(ctx, "recipe");
+    const goImage = ctx.options.goImage ?? recipe.goImage;
+    progress(`builder on ${goImage}`);
+    const tc = await ensureBuilderImage(ctx.docker, goImage, ctx.labels, (l) => ctx.log.line(l), ctx.signal);
+    ctx.toolchain = tc;
+    ctx.log.line(`toolchain ${tc.builderImage} (${tc.builderImageId}) with go${tc.goVersion} on ${goImage}`);
+    if (goMinor(tc.goVersion) !== recipe.go) {
+      const w = `toolchain Go ${tc.goVersion} differs from the Go ${recipe.go} upstream built ${recipe.id} with`;
+      ctx.warnings.push(w);
+      ctx.log.line(`WARNING: ${w}`);
+    }
+    if (tc.cached) return { skipped: `cached: ${tc.builderImage} (go${tc.goVersion})` };
+  },
+};

@@ -1,0 +1,35 @@
+import { chmod, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { InterruptedError } from "../errors.js";
+import { sha256File, sumLine } from "../artifacts/checksums.js";
+import { buildManifest } from "../artifacts/manifest.js";
+import { publishArtifacts } from "../artifacts/publish.js";
+import { need, type Step } from "../pipeline/context.js";
+
+/** Stages checksum and manifest beside the binary, then publishes all of them at once. */
+export const writeArtifactsStep: Step = {
+  title: "Writing the artifacts",
+  async run(ctx, progress) {
+    const binary = need(ctx, "binary");
+    const asset = need(ctx, "asset");
+    await chmod(binary.path, 0o755);
+    const sha256 = await sha256File(binary.path);
+    const { size } = await stat(binary.path);
+    const stage = (name: string, text: string) => {
+      const file = path.join(ctx.staging, name);
+      return writeFile(file, text).then(() => file);
+    };
+
+    ctx.artifacts.add("binary", binary.path);
+    ctx.artifacts.add("checksum", await stage(`${asset}.sha256`, sumLine(sha256, asset)));
+    ctx.manifest = buildManifest(ctx, sha256, size);
+    ctx.artifacts.add("manifest", await stage(`${asset}.json`, `${JSON.stringify(ctx.manifest, null, 2)}\n`));
+    ctx.log.line(`built ${asset} sha256 ${sha256}`);
+    ctx.artifacts.add("log", ctx.log.file, `${asset}.log`);
+
+    // Last point where an interrupt leaves the output directory untouched.
+    if (ctx.signal.aborted) throw new InterruptedError(String(ctx.signal.reason ?? "signal"));
+    ctx.published = await publishArtifacts(ctx.options.outDir, ctx.artifacts.all());
+    progress(`${ctx.published.length} files in ${ctx.options.outDir}`);
+  },
+};
