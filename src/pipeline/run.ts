@@ -30,6 +30,8 @@ export async function runSteps(steps: readonly Step[], ctx: BuildContext, mode: 
     })),
     {
       concurrent: false,
+      // Our own handler stops the build and removes its container; listr2 would exit at once.
+      registerSignalListeners: false,
       exitOnError: true,
       renderer: mode === "tty" ? "default" : mode === "plain" ? "simple" : "silent",
       rendererOptions: mode === "tty" ? { timer: PRESET_TIMER, showSkipMessage: true } : { timestamp: PRESET_TIMESTAMP },

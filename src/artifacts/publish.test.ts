@@ -1,0 +1,46 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ArtifactList } from "./artifact-list.js";
+import { publishArtifacts } from "./publish.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "nokmem-publish-"));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+describe("publishing artifacts", () => {
+  it("writes every file, a SHA256SUMS that sha256sum -c accepts, and no temp files", async () => {
+    const staging = path.join(dir, "staging");
+    const out = path.join(dir, "out", "nested");
+    await rm(staging, { recursive: true, force: true });
+    await writeFile(path.join(dir, "a"), "binary\n");
+    await writeFile(path.join(dir, "b.json"), "{}\n");
+    await writeFile(path.join(dir, "SHA256SUMS-old"), "");
+    const list = new ArtifactList();
+    list.add("binary", path.join(dir, "a"), "runc-x");
+    list.add("manifest", path.join(dir, "b.json"), "runc-x.json");
+    expect(await publishArtifacts(out, list.all())).toEqual(["runc-x", "runc-x.json", "SHA256SUMS"]);
+    expect((await readdir(out)).sort()).toEqual(["SHA256SUMS", "runc-x", "runc-x.json"]);
+    await promisify(execFile)("sha256sum", ["-c", "SHA256SUMS"], { cwd: out });
+
+    // A second publish merges into the same SHA256SUMS.
+    await writeFile(path.join(dir, "k"), "kubelet\n");
+    const second = new ArtifactList();
+    second.add("binary", path.join(dir, "k"), "kubelet-x");
+    await publishArtifacts(out, second.all());
+    const sums = await readFile(path.join(out, "SHA256SUMS"), "utf8");
+    expect(sums.split("\n").filter(Boolean).map((l) => l.split("  ")[1])).toEqual(["kubelet-x", "runc-x", "runc-x.json"]);
+  });
+
+  it("refuses duplicate and non-flat artifact names", () => {
+    const list = new ArtifactList();
+    list.add("binary", "/x/runc");
+    expect(() => list.add("binary", "/y/runc")).toThrow(/added twice/);
+    expect(() => list.add("log", "/y/z", "../z")).toThrow(/plain file name/);
+  });
+});

@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { planBuild, shq } from "./script.js";
+import type { Recipe } from "../recipes/schema.js";
+
+const recipe = (layout: Recipe["layout"]): Recipe => ({
+  id: "r",
+  range: "*",
+  layout,
+  go: "1.13",
+  goImage: "go",
+  make: { target: "static", vars: { BUILDTAGS: "seccomp nokmem" } },
+  artifact: "runc",
+  version: { args: ["--version"], expect: ["x"] },
+});
+
+describe("build plan", () => {
+  it("builds GOPATH-era tags at their import path with modules off", () => {
+    const plan = planBuild(recipe("gopath"), "github.com/opencontainers/runc", "asset");
+    expect(plan.workDir).toBe("/go/src/github.com/opencontainers/runc");
+    expect(plan.env).toMatchObject({ GOPATH: "/go", GO111MODULE: "off", GIT_CONFIG_KEY_0: "safe.directory" });
+    expect(plan.command).toBe("make static BUILDTAGS='seccomp nokmem'");
+    expect(plan.script).toContain("/out/asset --version > /out/version.txt");
+  });
+
+  it("builds modules-era tags with modules on", () => {
+    expect(planBuild(recipe("modules"), "github.com/opencontainers/runc", "a").env.GO111MODULE).toBe("on");
+  });
+
+  it("quotes for the shell", () => {
+    expect(shq("plain-word_1.2")).toBe("plain-word_1.2");
+    expect(shq("it's here")).toBe(`'it'\\''s here'`);
+  });
+});

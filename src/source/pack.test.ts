@@ -1,0 +1,33 @@
+import { chmod, chown, mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Parser, type ReadEntry } from "tar";
+import { packSource } from "./pack.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "nokmem-pack-"));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+describe("packing the source for the build container", () => {
+  it("roots entries at the container path, keeps modes, and drops ownership (git safe.directory)", async () => {
+    await mkdir(path.join(dir, "script"));
+    await writeFile(path.join(dir, "script/check.sh"), "#!/bin/sh\n");
+    await chmod(path.join(dir, "script/check.sh"), 0o755);
+    await writeFile(path.join(dir, "main.go"), "package main\n");
+    // Owned by another user, as a checkout by an unprivileged user would be.
+    if (process.getuid?.() === 0) await chown(path.join(dir, "main.go"), 4242, 4242);
+
+    const entries: Array<{ path: string; mode: number; uid: number | undefined }> = [];
+    const parser = new Parser({ onReadEntry: (e: ReadEntry) => (entries.push({ path: e.path, mode: e.mode ?? 0, uid: e.uid }), e.resume()) });
+    const stream = await packSource(dir, "/go/src/github.com/opencontainers/runc");
+    await new Promise<void>((resolve, reject) => stream.pipe(parser).on("end", resolve).on("error", reject));
+
+    const main = entries.find((e) => e.path.endsWith("main.go"))!;
+    expect(main.path).toBe("go/src/github.com/opencontainers/runc/main.go");
+    expect(main.uid ?? 0).toBe(0);
+    expect(entries.find((e) => e.path.endsWith("check.sh"))!.mode & 0o111).toBe(0o111);
+  });
+});
