@@ -4,6 +4,7 @@ import { InterruptedError, UserError } from "./errors.js";
 import { BuildFailedError } from "./steps/compile.js";
 import { registerBuildCommand } from "./commands/build-component.js";
 import { registerToolchainCommand } from "./commands/toolchain.js";
+import { registerVersionsCommand } from "./commands/versions.js";
 import type { CommandRuntime } from "./commands/runtime.js";
 import { TOOL_VERSION } from "./tool-version.js";
 
@@ -37,6 +38,7 @@ const program = new Command("nokmem-build")
   .showSuggestionAfterError();
 registerBuildCommand(program, "runc", "build runc with `seccomp nokmem` (VERSION defaults to the recipes' default, v1.0.0-rc9)", rt);
 registerToolchainCommand(program, rt);
+registerVersionsCommand(program, rt);
 
 function fail(message: string, code: number): never {
   if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: message, exitCode: code }, null, 2)}\n`);

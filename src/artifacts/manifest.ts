@@ -11,7 +11,7 @@ export interface BuildManifest {
   upstream: { url: string; source: string; commit: string; pinnedCommit: string | null; pinned: boolean };
   recipe: { id: string; layout: string; range: string };
   build: { command: string; buildTags: string[]; makeVars: Record<string, string>; env: Record<string, string>; network: "none" };
-  toolchain: { goImage: string; builderImage: string; builderImageId: string; goVersion: string; recipeGo: string };
+  toolchain: { goImage: string; builderImage: string; builderImageId: string; goVersion: string; recipeGo: string; engine: string };
   binary: { sha256: string; size: number; linkage: string; maxGlibc: string | null; targetGlibc: string; versionOutput: string };
   tool: { name: "nokmem-build"; version: string };
   builtAt: string;
@@ -46,6 +46,7 @@ export function buildManifest(ctx: BuildContext, sha256: string, size: number): 
       builderImageId: toolchain.builderImageId,
       goVersion: toolchain.goVersion,
       recipeGo: recipe.go,
+      engine: ctx.docker.endpoint,
     },
     binary: {
       sha256,

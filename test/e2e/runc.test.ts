@@ -242,3 +242,49 @@ describe("nokmem-build runc, end to end on the real engine", () => {
     expect(res.stderr).toMatch(message);
   });
 });
+
+describe("the Docker layer, as users reach it", () => {
+  it("builds through DOCKER_HOST=tcp://… the same way (no bind mounts, tar streams only)", async () => {
+    // A TCP endpoint in front of the local engine: to the client, a remote engine.
+    const net = await import("node:net");
+    const proxy = net.createServer((client) => {
+      const engine = net.connect("/var/run/docker.sock");
+      client.pipe(engine).pipe(client);
+      const close = () => (client.destroy(), engine.destroy());
+      client.on("error", close);
+      engine.on("error", close);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const port = (proxy.address() as { port: number }).port;
+    try {
+      const out = path.join(work, "dist-tcp");
+      const res = await cli(
+        ["runc", "v1.0.0-rc9", "--source", fixture, "--allow-unpinned", "--go-image", goImage, "--out", out, "--cache-dir", path.join(work, "cache-tcp")],
+        { DOCKER_HOST: `tcp://127.0.0.1:${port}` },
+      );
+      expect(res.code, res.stderr).toBe(0);
+      const manifest = JSON.parse(await readFile(path.join(out, `${ASSET("v1.0.0-rc9")}.json`), "utf8"));
+      expect(manifest.toolchain.engine).toBe(`tcp://127.0.0.1:${port}`);
+      expect(await kmemWritten(path.join(out, ASSET("v1.0.0-rc9")))).toEqual({ written: false });
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it("sweeps containers left by a run that died, and leaves live runs' containers alone", async () => {
+    const { stdout: host } = await run("hostname");
+    const labels = (pid: number) => ["--label", "io.nokmem-build=true", "--label", `io.nokmem-build.host=${host.trim()}`, "--label", `io.nokmem-build.pid=${pid}`];
+    const { stdout: dead } = await run("docker", ["create", ...labels(2 ** 22 + 1), goImage, "true"]);
+    const { stdout: live } = await run("docker", ["create", ...labels(process.pid), goImage, "true"]);
+    try {
+      // Any run that reaches the engine check sweeps, even one that then fails at the clone.
+      const res = await build("v1.0.0-rc7", path.join(work, "dist-sweep"));
+      expect(res.code).toBe(1);
+      const left = await toolContainers();
+      expect(left.some((id) => dead.trim().startsWith(id))).toBe(false);
+      expect(left.some((id) => live.trim().startsWith(id))).toBe(true);
+    } finally {
+      await run("docker", ["rm", "-f", dead.trim(), live.trim()]).catch(() => undefined);
+    }
+  });
+});
