@@ -206,6 +206,14 @@ describe("nokmem-build runc, end to end on the real engine", () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it("says how to get a Go image when the recipe's cannot be pulled (no registry here)", async () => {
+    const out = path.join(work, "dist-nopull");
+    const res = await cli(["runc", "v1.0.0-rc9", "--source", fixture, "--allow-unpinned", "--go-image", "nokmem-build-test/no-such-image:1", "--out", out, "--cache-dir", cacheDir]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/cannot pull the Go image nokmem-build-test\/no-such-image:1 .*run `nokmem-build toolchain bootstrap` and pass the image it prints with --go-image/);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it("says plainly when no Docker engine answers", async () => {
     const res = await cli(["runc", "--out", path.join(work, "dist-noengine"), "--cache-dir", cacheDir], {
       DOCKER_HOST: `unix://${path.join(work, "no-such.sock")}`,
