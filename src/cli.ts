@@ -37,6 +37,7 @@ const program = new Command("nokmem-build")
   .exitOverride()
   .showSuggestionAfterError();
 registerBuildCommand(program, "runc", "build runc with `seccomp nokmem` (VERSION defaults to the recipes' default, v1.0.0-rc9)", rt);
+registerBuildCommand(program, "kubelet", "build kubelet with kmem accounting off: GOFLAGS=-tags=nokmem (v1.14+) or stubbed vendored runc functions (before v1.14)", rt);
 registerToolchainCommand(program, rt);
 registerVersionsCommand(program, rt);
 

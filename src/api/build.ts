@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { InterruptedError, UserError } from "../errors.js";
+import { InterruptedError, UsageError, UserError } from "../errors.js";
 import type { DockerEngine } from "../docker/engine.js";
 import { runLabels } from "../docker/labels.js";
 import { ArtifactList } from "../artifacts/artifact-list.js";
@@ -40,6 +40,9 @@ export async function buildComponent(options: BuildOptions, deps: BuildDeps): Pr
   // A refused or malformed version fails here, in milliseconds, before any output or temp directory exists.
   const book = await loadRecipeBook(recipeFile(options.component));
   const recipe = resolveRecipe(book, options.version, { allowUnpinned: options.allowUnpinned });
+  if (options.link === "dynamic" && !Object.keys(recipe.recipe.staticEnv).length) {
+    throw new UsageError(`--link dynamic: ${recipe.component} ${recipe.tag} is built static by its Makefile (make ${recipe.recipe.make.target}); drop --link`);
+  }
   const runId = `${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
   const staging = await mkdtemp(path.join(os.tmpdir(), "nokmem-build-"));
   const ctx: BuildContext = {

@@ -9,7 +9,8 @@ export interface BuildManifest {
   asset: string;
   arch: string;
   upstream: { url: string; source: string; commit: string; pinnedCommit: string | null; pinned: boolean };
-  recipe: { id: string; layout: string; range: string };
+  recipe: { id: string; layout: string; range: string; method: string };
+  patch: { file: string; stubbed: string[]; removedImports: string[]; sha256: string } | null;
   build: { command: string; buildTags: string[]; makeVars: Record<string, string>; env: Record<string, string>; network: "none" };
   toolchain: { goImage: string; builderImage: string; builderImageId: string; goVersion: string; recipeGo: string; engine: string };
   binary: { sha256: string; size: number; linkage: string; maxGlibc: string | null; targetGlibc: string; versionOutput: string };
@@ -17,6 +18,12 @@ export interface BuildManifest {
   builtAt: string;
   durationSeconds: number;
   warnings: string[];
+}
+
+/** Build tags as the Makefile receives them: BUILDTAGS (runc) or -tags= in GOFLAGS (kubelet). */
+function buildTags(vars: Record<string, string>): string[] {
+  const fromGoflags = vars.GOFLAGS?.match(/-tags[= ]([^\s]+)/)?.[1]?.split(",") ?? [];
+  return [...(vars.BUILDTAGS ?? "").split(/\s+/), ...fromGoflags].filter(Boolean);
 }
 
 export function buildManifest(ctx: BuildContext, sha256: string, size: number): BuildManifest {
@@ -32,10 +39,13 @@ export function buildManifest(ctx: BuildContext, sha256: string, size: number): 
     asset: need(ctx, "asset"),
     arch: need(ctx, "arch"),
     upstream: { url: upstream, source: source.source, commit: source.commit, pinnedCommit: pinnedCommit ?? null, pinned: source.pinned },
-    recipe: { id: recipe.id, layout: recipe.layout, range: recipe.range },
+    recipe: { id: recipe.id, layout: recipe.layout, range: recipe.range, method: recipe.method },
+    patch: ctx.patch
+      ? { file: ctx.patch.file, stubbed: ctx.patch.stubbed, removedImports: ctx.patch.removedImports, sha256: ctx.patch.sha256 }
+      : null,
     build: {
       command: binary.command,
-      buildTags: (recipe.make.vars.BUILDTAGS ?? "").split(/\s+/).filter(Boolean),
+      buildTags: buildTags(recipe.make.vars),
       makeVars: recipe.make.vars,
       env: binary.env,
       network: "none",

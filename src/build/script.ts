@@ -1,21 +1,24 @@
 import type { Recipe } from "../recipes/schema.js";
+import { fillTemplate, type TemplateValues } from "../recipes/template.js";
 
 /** Single-quotes a word for /bin/sh. */
 export const shq = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 export const OUT_DIR = "/out";
 
+export type Linkage = "static" | "dynamic";
+
 export interface BuildPlan {
   /** Where the source goes in the container (GOPATH layout requires its import path). */
   workDir: string;
   env: Record<string, string>;
-  /** The make command line, as an operator would type it. */
+  /** The make command line with the recipe's environment, as an operator would type it. */
   command: string;
   script: string;
 }
 
 /** Turns a recipe into the commands that run inside the build container. */
-export function planBuild(recipe: Recipe, importPath: string, asset: string): BuildPlan {
+export function planBuild(recipe: Recipe, importPath: string, asset: string, stamp: TemplateValues, link: Linkage = "static"): BuildPlan {
   const workDir = `/go/src/${importPath}`;
   const env: Record<string, string> = {
     GOPATH: "/go",
@@ -29,8 +32,12 @@ export function planBuild(recipe: Recipe, importPath: string, asset: string): Bu
     GIT_CONFIG_KEY_0: "safe.directory",
     GIT_CONFIG_VALUE_0: "*",
   };
-  const vars = Object.entries(recipe.make.vars).map(([k, v]) => `${k}=${shq(v)}`);
-  const command = ["make", recipe.make.target, ...vars].join(" ");
+  const recipeEnv = { ...recipe.env, ...(link === "static" ? recipe.staticEnv : {}) };
+  const filled = Object.entries(recipeEnv).map(([k, v]): [string, string] => [k, fillTemplate(v, stamp)]);
+  Object.assign(env, Object.fromEntries(filled));
+  const assign = ([k, v]: [string, string]) => `${k}=${shq(v)}`;
+  const vars = Object.entries(recipe.make.vars).map(assign);
+  const command = [...filled.map(assign), "make", recipe.make.target, ...vars].join(" ");
   const binary = `${OUT_DIR}/${asset}`;
   const script = [
     "set -eu",

@@ -22,6 +22,7 @@ export function registerBuildCommand(program: Command, component: Component, des
         outDir: path.resolve(flags.out),
         cacheDir: path.resolve(flags.cacheDir),
         targetGlibc: flags.targetGlibc,
+        link: flags.link,
         memoryBytes: flags.memory ?? 0,
         nanoCpus: flags.cpus ?? 0,
       },

@@ -38,6 +38,7 @@ export const buildOptions = () => [
   new Option("--out <dir>", "output directory").default("./dist"),
   new Option("--cache-dir <dir>", "where sources and failed-build logs are kept").default(defaultCacheDir()).env("NOKMEM_BUILD_CACHE_DIR"),
   new Option("--target-glibc <version>", "oldest glibc the binary must start on").default(DEFAULT_TARGET_GLIBC).argParser(parseGlibc),
+  new Option("--link <mode>", "static, or dynamic (upstream's cgo linking, checked against --target-glibc)").choices(["static", "dynamic"]).default("static"),
   new Option("--memory <size>", "memory limit of the build container, e.g. 8g").argParser(parseMemory),
   new Option("--cpus <n>", "CPU limit of the build container, e.g. 2").argParser(parseCpus),
   new Option("--json", "print one JSON object with the result instead of progress"),
@@ -50,6 +51,7 @@ export interface BuildFlags {
   out: string;
   cacheDir: string;
   targetGlibc: string;
+  link: "static" | "dynamic";
   memory?: number;
   cpus?: number;
   json?: boolean;

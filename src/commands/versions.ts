@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { loadRecipeBook, recipeFile } from "../recipes/load.js";
+import { COMPONENTS, loadRecipeBook, recipeFile } from "../recipes/load.js";
 import { versionsTable } from "../recipes/table.js";
 import type { CommandRuntime } from "./runtime.js";
 
@@ -8,6 +8,6 @@ export function registerVersionsCommand(program: Command, rt: CommandRuntime): v
     .command("versions")
     .description("print the supported versions, from the recipes, as a Markdown table")
     .action(async () => {
-      rt.print(versionsTable([await loadRecipeBook(recipeFile("runc"))]));
+      rt.print(versionsTable(await Promise.all(COMPONENTS.map((c) => loadRecipeBook(recipeFile(c))))));
     });
 }

@@ -1,6 +1,7 @@
 import type { Step } from "./context.js";
 import { checkEngineStep } from "../steps/check-engine.js";
 import { fetchSourceStep } from "../steps/fetch-source.js";
+import { patchSourceStep } from "../steps/patch-source.js";
 import { prepareToolchainStep } from "../steps/prepare-toolchain.js";
 import { compileStep } from "../steps/compile.js";
 import { checkBinaryStep } from "../steps/check-binary.js";
@@ -13,6 +14,7 @@ export const preflight: readonly Step[] = [
 
 export const build: readonly Step[] = [
   fetchSourceStep, // the pinned tag, from the cache or the source
+  patchSourceStep, // kubelet before v1.14: stub the vendored kmem functions
   prepareToolchainStep, // Go image + builder image, built once and reused
   compileStep, // make in a network-less container
   checkBinaryStep, // starts on the target glibc; stamped with version and commit

@@ -7,6 +7,7 @@ import type { Component } from "../recipes/schema.js";
 import type { SourceResult } from "../source/fetch.js";
 import type { Toolchain } from "../toolchain/builder.js";
 import type { BuildLog } from "./build-log.js";
+import type { Linkage } from "../build/script.js";
 
 export interface BuildOptions {
   component: Component;
@@ -20,9 +21,22 @@ export interface BuildOptions {
   outDir: string;
   cacheDir: string;
   targetGlibc: string;
+  /** static (default): the binary starts on any glibc; dynamic: upstream's cgo linking, checked against targetGlibc. */
+  link: Linkage;
   /** Build container limits; 0 means none. */
   memoryBytes: number;
   nanoCpus: number;
+}
+
+export interface SourcePatch {
+  /** The patched file, relative to the source root. */
+  file: string;
+  /** Staged tree holding only the patched file, laid over the source in the container. */
+  overlay: string;
+  stubbed: string[];
+  removedImports: string[];
+  /** sha256 of the <asset>.patch diff. */
+  sha256: string;
 }
 
 export interface BuiltBinary {
@@ -50,6 +64,7 @@ export interface BuildContext {
   asset?: string;
   recipe?: ResolvedRecipe;
   source?: SourceResult;
+  patch?: SourcePatch;
   toolchain?: Toolchain;
   binary?: BuiltBinary;
   linkage?: GlibcVerdict;

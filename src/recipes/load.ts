@@ -9,6 +9,8 @@ import { compareTags, inRange, parseVersion } from "./version.js";
 /** recipes/ ships beside lib/ and src/ in the package. */
 export const RECIPES_DIR = fileURLToPath(new URL("../../recipes/", import.meta.url));
 
+export const COMPONENTS: readonly Component[] = ["runc", "kubelet"];
+
 export function recipeFile(component: Component, dir = RECIPES_DIR): string {
   return path.join(dir, `${component}.yaml`);
 }
@@ -16,7 +18,8 @@ export function recipeFile(component: Component, dir = RECIPES_DIR): string {
 export async function loadRecipeBook(file: string): Promise<RecipeBook> {
   let raw: unknown;
   try {
-    raw = parseYaml(await readFile(file, "utf8"));
+    // Merge keys (<<: *common) let recipes share their common fields.
+    raw = parseYaml(await readFile(file, "utf8"), { merge: true });
   } catch (err) {
     throw new UserError(`recipe file ${file}: ${(err as Error).message.split("\n")[0]}`);
   }

@@ -11,6 +11,7 @@ export interface ResolvedRecipe {
   recipe: Recipe;
   /** The commit the tag must check out at; undefined when building an unpinned tag. */
   pinnedCommit: string | undefined;
+  requirePins: boolean;
 }
 
 export interface ResolveOptions {
@@ -33,7 +34,7 @@ export function resolveRecipe(book: RecipeBook, input: string | undefined, opts:
     throw new UsageError(`${book.component} ${version.tag} is not covered by any recipe; supported: ${known.join(", ")}`);
   }
   const pinnedCommit = book.pins[version.tag];
-  if (!pinnedCommit && !opts.allowUnpinned) {
+  if (!pinnedCommit && book.requirePins && !opts.allowUnpinned) {
     throw new UsageError(
       `${book.component} ${version.tag} is not a known release (known: ${known.join(", ")}); ` +
         "pass --allow-unpinned to build a tag of a private fork",
@@ -46,5 +47,6 @@ export function resolveRecipe(book: RecipeBook, input: string | undefined, opts:
     importPath: book.importPath,
     recipe,
     pinnedCommit,
+    requirePins: book.requirePins,
   };
 }

@@ -16,6 +16,27 @@ export const recipeSchema = z.strictObject({
     target: z.string().min(1),
     vars: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string()).default({}),
   }),
+  /** Extra environment for the build; values may use {tag}, {version} and {commit}. */
+  env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string()).default({}),
+  /** Environment that makes the build static; left out with --link dynamic. */
+  staticEnv: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string()).default({}),
+  /** How kmem accounting is turned off: a build tag, or stubbing functions in the source. */
+  method: z.enum(["build-tag", "source-patch"]),
+  patch: z
+    .strictObject({
+      file: z.string().min(1),
+      stub: z.array(z.string().regex(/^[A-Za-z_]\w*$/)).min(1),
+    })
+    .optional(),
+  /** Newest Go that builds a working binary, and why (a newer one is refused). */
+  maxGo: z
+    .strictObject({
+      version: z.string().regex(/^\d+\.\d+$/),
+      reason: z.string().min(1),
+    })
+    .optional(),
+  /** Where the Go version was read, so it can be checked again. */
+  goSource: z.string().min(1).optional(),
   /** Path of the built binary, relative to the source root. */
   artifact: z.string().min(1).refine((p) => !p.startsWith("/") && !p.split("/").includes(".."), {
     message: "must be a relative path inside the source tree",
@@ -28,7 +49,12 @@ export const recipeSchema = z.strictObject({
   version: z.strictObject({
     args: z.array(z.string()).min(1),
     expect: z.array(z.string().min(1)).min(1),
+    /** The output must be exactly the expected lines (kubeadm parses `kubelet --version`). */
+    exact: z.boolean().default(false),
   }),
+}).refine((r) => (r.method === "source-patch") === (r.patch !== undefined), {
+  message: "a source-patch recipe needs `patch`, and only a source-patch recipe may have one",
+  path: ["patch"],
 });
 
 export const recipeBookSchema = z.strictObject({
@@ -39,6 +65,10 @@ export const recipeBookSchema = z.strictObject({
   refusals: z.array(z.strictObject({ range, reason: z.string().min(1) })).default([]),
   recipes: z.array(recipeSchema).min(1),
   pins: z.record(z.string(), commit).default({}),
+  /** Anchors the recipes share through YAML merge keys; not read otherwise. */
+  shared: z.record(z.string(), z.unknown()).optional(),
+  /** When true (runc), a tag must be pinned unless --allow-unpinned; when false (kubelet, hundreds of patch releases), unpinned tags build and the manifest says so. */
+  requirePins: z.boolean().default(true),
 });
 
 export type Recipe = z.infer<typeof recipeSchema>;

@@ -2,17 +2,23 @@ import type { RecipeBook } from "./schema.js";
 import { pinnedTags } from "./load.js";
 import { inRange, parseVersion } from "./version.js";
 
+const cell = (s: string) => s.replaceAll("|", "\\|");
+
 /** The supported-versions table, made from the recipes (README embeds it; a test keeps the two equal). */
 export function versionsTable(books: RecipeBook[]): string {
-  const rows = ["| component | version | commit | layout | method | Go (upstream) | Go image |", "|---|---|---|---|---|---|---|"];
+  const rows = [
+    "| component | versions | how kmem is turned off | Go upstream used | default Go image | newest Go allowed |",
+    "|---|---|---|---|---|---|",
+  ];
   for (const book of books) {
-    for (const tag of pinnedTags(book)) {
-      const version = parseVersion(tag, book.component, tag);
-      const r = book.recipes.find((x) => inRange(version, x.range))!;
-      const method = Object.entries(r.make.vars).map(([k, v]) => `${k}='${v}'`).join(" ");
-      rows.push(`| ${book.component} | ${tag} | \`${book.pins[tag]!.slice(0, 12)}\` | ${r.layout} | \`make ${r.make.target} ${method}\` | ${r.go} | \`${r.goImage}\` |`);
+    for (const r of book.recipes) {
+      const pinned = pinnedTags(book).filter((t) => inRange(parseVersion(t, book.component, t), r.range));
+      const versions = pinned.length ? `${pinned.join(", ")} (pinned)` : `${r.range}`;
+      const vars = Object.entries(r.make.vars).map(([k, v]) => ` ${k}=${v.includes(" ") ? `'${v}'` : v}`).join("");
+      const how = r.patch ? `stub ${r.patch.stub.join(", ")} in vendored \`${r.patch.file.split("/").at(-1)}\`; \`make ${r.make.target}\`` : `\`make ${r.make.target}${vars}\``;
+      rows.push(`| ${book.component} | ${cell(versions)} | ${cell(how)} | ${r.go} | \`${r.goImage}\` | ${r.maxGo?.version ?? "any"} |`);
     }
-    for (const refusal of book.refusals) rows.push(`| ${book.component} | ${refusal.range} | — | — | refused: ${refusal.reason} | — | — |`);
+    for (const refusal of book.refusals) rows.push(`| ${book.component} | ${cell(refusal.range)} | refused: ${cell(refusal.reason)} | — | — | — |`);
   }
   return rows.join("\n");
 }

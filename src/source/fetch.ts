@@ -13,6 +13,8 @@ export interface SourceRequest {
   source: string;
   pinnedCommit: string | undefined;
   allowUnpinned: boolean;
+  /** Whether an unpinned tag deserves the loud warning (the component's recipes pin every tag). */
+  requirePins: boolean;
   cacheDir: string;
   signal?: AbortSignal;
 }
@@ -92,7 +94,7 @@ export async function fetchSource(req: SourceRequest): Promise<SourceResult> {
       throw new UserError(`${what}: the tag was moved or the mirror serves other code; check the source, or pass --allow-unpinned to build it anyway`);
     }
     warnings.push(`UNPINNED BUILD: ${what}`);
-  } else if (!req.pinnedCommit) {
+  } else if (!req.pinnedCommit && req.requirePins) {
     warnings.push(`UNPINNED BUILD: ${req.component} ${req.tag} has no pinned commit; built ${commit} as served by ${req.source}`);
   }
   return { dir, source: req.source, url, commit, pinned, cached, warnings };

@@ -2,6 +2,7 @@ import { UserError } from "../errors.js";
 import { readElfLinkage } from "../artifacts/elf.js";
 import { checkGlibc } from "../artifacts/glibc.js";
 import { need, type Step } from "../pipeline/context.js";
+import { fillTemplate } from "../recipes/template.js";
 
 /** The binary must start on the node (static, or old enough glibc) and carry the upstream version and commit. */
 export const checkBinaryStep: Step = {
@@ -20,14 +21,14 @@ export const checkBinaryStep: Step = {
       );
     }
 
-    const fill = (line: string) =>
-      line.replaceAll("{version}", tag.replace(/^v/, "")).replaceAll("{tag}", tag).replaceAll("{commit}", source.commit);
+    const expected = recipe.version.expect.map((line) => fillTemplate(line, { tag, commit: source.commit }));
     const lines = binary.versionOutput.split("\n").map((l) => l.trim());
-    const missing = recipe.version.expect.map(fill).filter((want) => !lines.includes(want));
-    if (missing.length || binary.versionOutput.includes("-dirty")) {
+    const missing = expected.filter((want) => !lines.includes(want));
+    const extra = recipe.version.exact && lines.length !== expected.length;
+    if (missing.length || extra || binary.versionOutput.includes("-dirty")) {
       throw new UserError(
         `the binary's version stamp is wrong: \`${recipe.version.args.join(" ")}\` printed ` +
-          `${JSON.stringify(binary.versionOutput)}, expected ${missing.length ? JSON.stringify(missing) : "no -dirty"}`,
+          `${JSON.stringify(binary.versionOutput)}, expected ${JSON.stringify(expected.join("\n"))}${recipe.version.exact ? " exactly" : ""} and no -dirty`,
       );
     }
     progress(`${verdict.linkage}${verdict.maxGlibc ? `, needs glibc ${verdict.maxGlibc}` : ""}; ${lines.join(" / ")}`);

@@ -1,5 +1,6 @@
 import { readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
+import type { Readable } from "node:stream";
 import { UserError } from "../errors.js";
 import { runInContainer } from "../build/container-run.js";
 import { OUT_DIR, planBuild } from "../build/script.js";
@@ -16,7 +17,7 @@ export const compileStep: Step = {
     const source = need(ctx, "source");
     const toolchain = need(ctx, "toolchain");
     const asset = need(ctx, "asset");
-    const plan = planBuild(recipe, importPath, asset);
+    const plan = planBuild(recipe, importPath, asset, { tag: need(ctx, "recipe").tag, commit: source.commit }, ctx.options.link);
     progress(plan.command);
 
     const run = await runInContainer(ctx.docker, {
@@ -27,7 +28,11 @@ export const compileStep: Step = {
       labels: ctx.labels,
       memoryBytes: ctx.options.memoryBytes,
       nanoCpus: ctx.options.nanoCpus,
-      inputs: [["/", await packSource(source.dir, plan.workDir)]],
+      // The patched file, if any, is laid over the pristine checkout.
+      inputs: [
+        ["/", await packSource(source.dir, plan.workDir)],
+        ...(ctx.patch ? [["/", await packSource(ctx.patch.overlay, plan.workDir)] as [string, Readable]] : []),
+      ],
       collect: OUT_DIR,
       signal: ctx.signal,
       sink: (_stream, text) => ctx.log.output(text),

@@ -13,6 +13,7 @@ export const fetchSourceStep: Step = {
       source,
       pinnedCommit: recipe.pinnedCommit,
       allowUnpinned: ctx.options.allowUnpinned,
+      requirePins: recipe.requirePins,
       cacheDir: ctx.options.cacheDir,
       signal: ctx.signal,
     });
