@@ -71,6 +71,7 @@ recipes:
   - id: r
     range: ">=1.0.0-rc6 <=1.0.0-rc93"
     layout: gopath
+    method: build-tag
     go: "1.13"
     goImage: go:1
     make: { target: static }
@@ -96,6 +97,7 @@ pins:
     ["a missing field", good.replace("    artifact: runc\n", ""), "field recipes.0.artifact"],
     ["a bad range", good.replace(">=1.0.0-rc6 <=1.0.0-rc93", "from rc6 to rc93"), "field recipes.0.range: not a valid version range"],
     ["an unknown layout", good.replace("layout: gopath", "layout: bazel"), "field recipes.0.layout"],
+    ["a source-patch recipe without a patch", good.replace("method: build-tag", "method: source-patch"), "field recipes.0.patch"],
     ["an unknown field", good.replace("    artifact: runc\n", "    artifact: runc\n    colour: blue\n"), "field recipes.0"],
     ["an escaping artifact path", good.replace("artifact: runc", "artifact: ../../etc/passwd"), "field recipes.0.artifact"],
     ["a pin outside every recipe", good.replace("v1.0.0-rc9:", "v1.0.0-rc99:"), "field pins.v1.0.0-rc99: matches 0 recipes"],
@@ -104,5 +106,51 @@ pins:
     const { file, result } = await load(text);
     await expect(result).rejects.toThrow(message);
     await expect(result).rejects.toThrow(file);
+  });
+});
+
+describe("kubelet recipes", () => {
+  let kubelet: RecipeBook;
+  beforeAll(async () => {
+    kubelet = await loadRecipeBook(recipeFile("kubelet"));
+  });
+
+  // Every minor from the first that enables kmem to the last before rc95, at .0 and a late patch.
+  const MINORS: Array<[string, string, string]> = [
+    ["1.8", "source-patch", "1.8"], ["1.9", "source-patch", "1.9"], ["1.10", "source-patch", "1.9"],
+    ["1.11", "source-patch", "1.10"], ["1.12", "source-patch", "1.10"], ["1.13", "source-patch", "1.11"],
+    ["1.14", "build-tag", "1.12"], ["1.15", "build-tag", "1.12"], ["1.16", "build-tag", "1.12"],
+    ["1.17", "build-tag", "1.13"], ["1.18", "build-tag", "1.13"], ["1.19", "build-tag", "1.15"],
+    ["1.20", "build-tag", "1.15"], ["1.21", "build-tag", "1.16"],
+  ];
+
+  it.each(MINORS)("v%s.x resolves with method %s and upstream Go %s", (minor, method, go) => {
+    for (const patch of minor === "1.21" ? [0, 1] : [0, 1, 9, 15]) {
+      const r = resolveRecipe(kubelet, `v${minor}.${patch}`);
+      expect(r.recipe.method).toBe(method);
+      expect(r.recipe.go).toBe(go);
+      expect(r.recipe.goSource).toBeTruthy();
+      expect(r.recipe.version).toEqual({ args: ["--version"], expect: ["Kubernetes {tag}"], exact: true });
+      expect(r.recipe.env).toMatchObject({ KUBE_GIT_VERSION: "{tag}", KUBE_GIT_TREE_STATE: "clean" });
+      expect(r.recipe.staticEnv).toEqual({ KUBE_STATIC_OVERRIDES: "kubelet" });
+      if (method === "build-tag") expect(r.recipe.make).toEqual({ target: "kubelet", vars: { GOFLAGS: "-tags=nokmem" } });
+      else expect(r.recipe.patch?.stub).toEqual(["EnableKernelMemoryAccounting", "setKernelMemory"]);
+    }
+  });
+
+  it("caps Go at 1.17 (reflect2), and at 1.9 for 1.9.0-1.9.3 (Go versions compared as strings)", () => {
+    expect(resolveRecipe(kubelet, "v1.18.6").recipe.maxGo?.version).toBe("1.17");
+    expect(resolveRecipe(kubelet, "v1.18.6").recipe.maxGo?.reason).toMatch(/#104949/);
+    expect(resolveRecipe(kubelet, "v1.9.3").recipe.maxGo?.version).toBe("1.9");
+    expect(resolveRecipe(kubelet, "v1.9.4").recipe.maxGo?.version).toBe("1.17");
+  });
+
+  it("pins v1.18.6 and builds other tags unpinned without --allow-unpinned", () => {
+    expect(resolveRecipe(kubelet, "v1.18.6").pinnedCommit).toBe("dff82dc0de47299ab66c83c626e08b245ab19037");
+    expect(resolveRecipe(kubelet, "v1.12.8")).toMatchObject({ pinnedCommit: undefined, requirePins: false });
+  });
+
+  it.each(["v1.7.16", "v1.6.4", "v1.21.2", "v1.21.14", "v1.22.0", "v1.30.1"])("refuses %s with the reason", (tag) => {
+    expect(() => resolveRecipe(kubelet, tag)).toThrow(/nothing to disable|needs no rebuild/);
   });
 });

@@ -7,7 +7,7 @@ const cell = (s: string) => s.replaceAll("|", "\\|");
 /** The supported-versions table, made from the recipes (README embeds it; a test keeps the two equal). */
 export function versionsTable(books: RecipeBook[]): string {
   const rows = [
-    "| component | versions | how kmem is turned off | Go upstream used | default Go image | newest Go allowed |",
+    "| component | versions | how kmem is turned off | Go upstream used (source) | default Go image | newest Go allowed |",
     "|---|---|---|---|---|---|",
   ];
   for (const book of books) {

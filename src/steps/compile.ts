@@ -7,7 +7,7 @@ import { OUT_DIR, planBuild } from "../build/script.js";
 import { need, type Step } from "../pipeline/context.js";
 import { packSource } from "../source/pack.js";
 
-const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)}g`;
+const size = (bytes: number) => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)}g` : `${Math.round(bytes / 2 ** 20)}m`);
 
 /** Compiles in a fresh container: no network, source in and binary out as tar streams. */
 export const compileStep: Step = {
@@ -39,7 +39,7 @@ export const compileStep: Step = {
     });
     if (ctx.signal.aborted) return;
     if (run.oomKilled || (run.exitCode === 137 && ctx.options.memoryBytes)) {
-      const limit = ctx.options.memoryBytes ? `the --memory limit of ${gib(ctx.options.memoryBytes)}` : "the memory available to the engine";
+      const limit = ctx.options.memoryBytes ? `the --memory limit of ${size(ctx.options.memoryBytes)}` : "the memory available to the engine";
       throw new UserError(`the build ran out of memory (compiler killed at ${limit}): raise --memory or free memory on the Docker host`);
     }
     if (run.exitCode !== 0 || !run.collected) {

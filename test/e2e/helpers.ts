@@ -1,5 +1,6 @@
 import { execFile, spawn } from "node:child_process";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -57,4 +58,32 @@ export async function bootstrapGoImage(suite = "bookworm"): Promise<string> {
   const res = await cli(["toolchain", "bootstrap", "--suite", suite, "--json"]);
   if (res.code !== 0) throw new Error(`toolchain bootstrap failed: ${res.stdout}${res.stderr}`);
   return JSON.parse(res.stdout).image;
+}
+
+/**
+ * Runs the built binary's "create a memory cgroup" command (what runc does per
+ * container and kubelet per pod) on a temporary directory, and reports whether
+ * it wrote memory.kmem.limit_in_bytes, i.e. whether it turns kmem accounting on.
+ */
+export async function kmemLimitWritten(binary: string, command: string): Promise<{ written: boolean; value?: string }> {
+  const dir = await tempDir("cgroup");
+  try {
+    const cgroup = path.join(dir, "memory", "kubepods", "pod1");
+    await run(binary, [command, cgroup]);
+    const file = path.join(cgroup, "memory.kmem.limit_in_bytes");
+    return existsSync(file) ? { written: true, value: (await readFile(file, "utf8")).trim() } : { written: false };
+  } finally {
+    await removeDir(dir);
+  }
+}
+
+/** The ELF as binutils sees it (not our own reader): static or not, and the GLIBC_ versions it needs. */
+export async function elfByReadelf(binary: string): Promise<{ static: boolean; glibc: string[] }> {
+  const { stdout: programs } = await run("readelf", ["-lW", binary]);
+  const { stdout: dynamic } = await run("readelf", ["-dW", binary]);
+  const { stdout: versions } = await run("readelf", ["-VW", binary], { maxBuffer: 64 << 20 });
+  return {
+    static: !/INTERP/.test(programs) && !/\(NEEDED\)/.test(dynamic),
+    glibc: [...new Set([...versions.matchAll(/Name: GLIBC_([\d.]+)/g)].map((m) => m[1]!))],
+  };
 }

@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRuncFixture, moveTag } from "../fixtures/runc-fixture.js";
-import { bootstrapGoImage, cli, listDir, removeDir, run, tempDir, toolContainers, toolTempEntries } from "./helpers.js";
+import { bootstrapGoImage, cli, elfByReadelf, kmemLimitWritten, listDir, removeDir, run, tempDir, toolContainers, toolTempEntries } from "./helpers.js";
 
 const ASSET = (tag: string) => `runc-${tag}-nokmem-linux-amd64`;
 
@@ -17,24 +17,8 @@ let cacheDir: string;
 const build = (tag: string, out: string, extra: string[] = []) =>
   cli(["runc", tag, "--source", fixture, "--allow-unpinned", "--go-image", goImage, "--out", out, "--cache-dir", cacheDir, ...extra]);
 
-/** What runc does per container, observed on the file system: does it write memory.kmem.limit_in_bytes? */
-async function kmemWritten(binary: string): Promise<{ written: boolean; value?: string }> {
-  const cgroup = path.join(await tempDir("cgroup"), "memory", "kubepods", "pod1");
-  try {
-    await run(binary, ["create-memory-cgroup", cgroup]);
-    const file = path.join(cgroup, "memory.kmem.limit_in_bytes");
-    return existsSync(file) ? { written: true, value: (await readFile(file, "utf8")).trim() } : { written: false };
-  } finally {
-    await removeDir(path.dirname(path.dirname(path.dirname(cgroup))));
-  }
-}
-
-/** Static per the ELF program and dynamic headers, read with binutils rather than our own reader. */
-async function isStatic(binary: string): Promise<boolean> {
-  const { stdout: programs } = await run("readelf", ["-lW", binary]);
-  const { stdout: dynamic } = await run("readelf", ["-dW", binary]);
-  return !/INTERP/.test(programs) && !/\(NEEDED\)/.test(dynamic);
-}
+const kmemWritten = (binary: string) => kmemLimitWritten(binary, "create-memory-cgroup");
+const isStatic = async (binary: string) => (await elfByReadelf(binary)).static;
 
 beforeAll(async () => {
   work = await tempDir("runc-e2e");
