@@ -5,6 +5,7 @@ import { BuildFailedError } from "./steps/compile.js";
 import { registerBuildCommand } from "./commands/build-component.js";
 import { registerToolchainCommand } from "./commands/toolchain.js";
 import { registerVersionsCommand } from "./commands/versions.js";
+import { registerVerifyCommand } from "./commands/verify.js";
 import type { CommandRuntime } from "./commands/runtime.js";
 import { TOOL_VERSION } from "./tool-version.js";
 
@@ -39,6 +40,7 @@ const program = new Command("nokmem-build")
 registerBuildCommand(program, "runc", "build runc with `seccomp nokmem` (VERSION defaults to the recipes' default, v1.0.0-rc9)", rt);
 registerBuildCommand(program, "kubelet", "build kubelet with kmem accounting off: GOFLAGS=-tags=nokmem (v1.14+) or stubbed vendored runc functions (before v1.14)", rt);
 registerToolchainCommand(program, rt);
+registerVerifyCommand(program, rt);
 registerVersionsCommand(program, rt);
 
 function fail(message: string, code: number): never {

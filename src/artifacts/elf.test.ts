@@ -21,6 +21,15 @@ describe("ELF linkage", () => {
     expect(new Set(elf.versionedSymbols.map((s) => s.version).filter((v) => v.startsWith("GLIBC_2")))).toEqual(glibcNeeded);
   });
 
+  it("names sections as readelf does", async () => {
+    const { stdout } = await run("readelf", ["-SW", "/bin/ls"]);
+    const names = (await readElfLinkage("/bin/ls")).sections.map((sec) => sec.name);
+    for (const n of [".text", ".rodata", ".dynstr", ".gnu.version_r"]) {
+      expect(stdout).toContain(` ${n} `);
+      expect(names).toContain(n);
+    }
+  });
+
   it("flags a binary built against a newer glibc, naming the symbols", async () => {
     const verdict = checkGlibc(await readElfLinkage("/bin/ls"), "2.17");
     expect(verdict.ok).toBe(false);
@@ -29,7 +38,7 @@ describe("ELF linkage", () => {
   });
 
   it("treats a binary with no interpreter and no libraries as static", () => {
-    expect(checkGlibc({ interpreter: undefined, needed: [], versionedSymbols: [], static: true })).toMatchObject({ ok: true, linkage: "static" });
+    expect(checkGlibc({ interpreter: undefined, needed: [], versionedSymbols: [], static: true, sections: [] })).toMatchObject({ ok: true, linkage: "static" });
   });
 
   it("refuses what is not a 64-bit ELF", async () => {

@@ -6,12 +6,20 @@ import { readFile } from "node:fs/promises";
  * Written here because the npm ELF parsers we looked at do not read the GNU
  * symbol-versioning sections (.gnu.version / .gnu.version_r), which this needs.
  */
+export interface ElfSection {
+  name: string;
+  offset: number;
+  size: number;
+}
+
 export interface ElfLinkage {
   interpreter: string | undefined;
   needed: string[];
   /** Undefined dynamic symbols with the version they require, e.g. `__libc_start_main@GLIBC_2.34`. */
   versionedSymbols: Array<{ symbol: string; version: string }>;
   static: boolean;
+  /** Named sections with file contents (not .bss), e.g. .gopclntab, .go.buildinfo. */
+  sections: ElfSection[];
 }
 
 export class NotElfError extends Error {}
@@ -24,6 +32,7 @@ const SHT_GNU_VERSYM = 0x6fffffff;
 const DT_NEEDED = 1n;
 
 interface Section {
+  nameOffset: number;
   type: number;
   offset: number;
   size: number;
@@ -56,7 +65,13 @@ export function parseElfLinkage(buf: Buffer, name = "file"): ElfLinkage {
   const sections: Section[] = [];
   for (let i = 0; i < shnum; i++) {
     const sh = shoff + i * shentsize;
-    sections.push({ type: buf.readUInt32LE(sh + 4), offset: num(sh + 0x18), size: num(sh + 0x20), link: buf.readUInt32LE(sh + 0x28) });
+    sections.push({
+      nameOffset: buf.readUInt32LE(sh),
+      type: buf.readUInt32LE(sh + 4),
+      offset: num(sh + 0x18),
+      size: num(sh + 0x20),
+      link: buf.readUInt32LE(sh + 0x28),
+    });
   }
   const strAt = (table: Section | undefined, off: number) => (table ? cstr(table.offset + off) : "");
 
@@ -96,5 +111,11 @@ export function parseElfLinkage(buf: Buffer, name = "file"): ElfLinkage {
     }
   }
 
-  return { interpreter, needed, versionedSymbols, static: !interpreter && needed.length === 0 };
+  const SHT_NOBITS = 8;
+  const names = sections[buf.readUInt16LE(0x3e)];
+  const named = sections
+    .filter((sec) => sec.type !== SHT_NOBITS && sec.offset + sec.size <= buf.length)
+    .map((sec) => ({ name: strAt(names, sec.nameOffset), offset: sec.offset, size: sec.size }));
+
+  return { interpreter, needed, versionedSymbols, static: !interpreter && needed.length === 0, sections: named };
 }

@@ -1,0 +1,106 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { SUMS_FILE, parseSums, sha256File } from "../artifacts/checksums.js";
+import { checkGlibc } from "../artifacts/glibc.js";
+import { inspectGoBinary, type GoBinary } from "./go-binary.js";
+import { observeKmemWrites } from "./runtime-check.js";
+
+export interface Check {
+  name: "kmem" | "patch" | "glibc" | "checksum" | "runtime";
+  ok: boolean;
+  detail: string;
+}
+
+export interface VerifyResult {
+  file: string;
+  goVersion: string | null;
+  /** off: nothing in it enables kmem accounting; on: it does; unproven: pre-split code with no proof of the patch. */
+  kmem: "off" | "on" | "unproven";
+  ok: boolean;
+  checks: Check[];
+}
+
+export interface VerifyOptions {
+  targetGlibc: string;
+  /** Also run the binary as a runtime (runc only) and watch for kmem writes. */
+  runtime: boolean;
+}
+
+interface Manifest {
+  binary?: { sha256?: string };
+  recipe?: { method?: string };
+  patch?: { file: string; sha256: string } | null;
+}
+
+async function readManifest(file: string): Promise<Manifest | undefined> {
+  try {
+    return JSON.parse(await readFile(`${file}.json`, "utf8")) as Manifest;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The manifest's word that this binary was source-patched, held to the patch file and the binary's own sha256. */
+async function patchEvidence(file: string, sha256: string, manifest: Manifest | undefined): Promise<Check | undefined> {
+  if (manifest?.recipe?.method !== "source-patch" || !manifest.patch) return undefined;
+  const patchSha = await sha256File(`${file}.patch`).catch(() => undefined);
+  const ok = manifest.binary?.sha256 === sha256 && patchSha === manifest.patch.sha256;
+  return {
+    name: "patch",
+    ok,
+    detail: ok
+      ? `source-patched: ${path.basename(file)}.json and .patch record ${manifest.patch.file} stubbed to return nil, and their checksums match`
+      : `the manifest says source-patched, but ${patchSha ? "the binary or the .patch does not match its checksums" : `${path.basename(file)}.patch is missing`}`,
+  };
+}
+
+async function checksumCheck(file: string, sha256: string, manifest: Manifest | undefined): Promise<Check> {
+  const sums = await readFile(path.join(path.dirname(file), SUMS_FILE), "utf8").then(parseSums, () => undefined);
+  const expected: Array<[string, string]> = [];
+  const listed = sums?.get(path.basename(file));
+  if (listed) expected.push([SUMS_FILE, listed]);
+  if (manifest?.binary?.sha256) expected.push([`${path.basename(file)}.json`, manifest.binary.sha256]);
+  if (!expected.length) return { name: "checksum", ok: true, detail: `sha256 ${sha256} (no ${SUMS_FILE} entry or manifest beside it to compare)` };
+  const wrong = expected.filter(([, want]) => want !== sha256);
+  return wrong.length
+    ? { name: "checksum", ok: false, detail: `sha256 ${sha256} does not match ${wrong.map(([src, want]) => `${src} (${want})`).join(", ")}` }
+    : { name: "checksum", ok: true, detail: `sha256 matches ${expected.map(([src]) => src).join(" and ")}` };
+}
+
+function kmemVerdict(bin: GoBinary, patch: Check | undefined): [VerifyResult["kmem"], Check] {
+  switch (bin.kmem) {
+    case "enabled":
+      return ["on", { name: "kmem", ok: false, detail: `${bin.evidence}: it enables kmem accounting` }];
+    case "pre-split":
+      if (patch?.ok) return ["off", { name: "kmem", ok: true, detail: `${bin.evidence}, with its bodies stubbed (see the patch check)` }];
+      return ["unproven", { name: "kmem", ok: false, detail: `${bin.evidence}: it enables kmem accounting unless source-patched, and no manifest and .patch beside it prove that` }];
+    default:
+      return ["off", { name: "kmem", ok: true, detail: bin.evidence }];
+  }
+}
+
+/** Verifies one binary: which kmem code it carries, whether it starts on the target glibc, and its checksums. */
+export async function verifyBinary(file: string, opts: VerifyOptions): Promise<VerifyResult> {
+  const bin = await inspectGoBinary(file);
+  const sha256 = await sha256File(file);
+  const manifest = await readManifest(file);
+  const patch = await patchEvidence(file, sha256, manifest);
+  const [kmem, kmemCheck] = kmemVerdict(bin, patch);
+  const glibc = checkGlibc(bin.elf, opts.targetGlibc);
+  const checks: Check[] = [
+    kmemCheck,
+    ...(patch ? [patch] : []),
+    {
+      name: "glibc",
+      ok: glibc.ok,
+      detail: glibc.ok
+        ? glibc.linkage === "static"
+          ? "static: starts on any glibc"
+          : `dynamic, needs glibc ${glibc.maxGlibc ?? "(none versioned)"}: starts on ${opts.targetGlibc}`
+        : `needs ${glibc.tooNew.slice(0, 3).join(", ")}: will not start on glibc ${opts.targetGlibc}`,
+    },
+    await checksumCheck(file, sha256, manifest),
+  ];
+  if (opts.runtime) checks.push(await observeKmemWrites(file));
+  return { file, goVersion: bin.goVersion ?? null, kmem, ok: checks.every((c) => c.ok), checks };
+}
