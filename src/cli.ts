@@ -6,6 +6,7 @@ import { registerBuildCommand } from "./commands/build-component.js";
 import { registerToolchainCommand } from "./commands/toolchain.js";
 import { registerVersionsCommand } from "./commands/versions.js";
 import { registerVerifyCommand } from "./commands/verify.js";
+import { registerInstallCommand } from "./commands/install.js";
 import type { CommandRuntime } from "./commands/runtime.js";
 import { TOOL_VERSION } from "./tool-version.js";
 
@@ -41,6 +42,7 @@ registerBuildCommand(program, "runc", "build runc with `seccomp nokmem` (VERSION
 registerBuildCommand(program, "kubelet", "build kubelet with kmem accounting off: GOFLAGS=-tags=nokmem (v1.14+) or stubbed vendored runc functions (before v1.14)", rt);
 registerToolchainCommand(program, rt);
 registerVerifyCommand(program, rt);
+registerInstallCommand(program, rt);
 registerVersionsCommand(program, rt);
 
 function fail(message: string, code: number): never {

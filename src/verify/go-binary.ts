@@ -17,6 +17,8 @@ export type KmemCode =
 
 export interface GoBinary {
   elf: ElfLinkage;
+  /** runc or kubelet, from the main package's source file; undefined for other programs. */
+  component: "runc" | "kubelet" | undefined;
   goVersion: string | undefined;
   kmem: KmemCode;
   /** The name in the binary the verdict rests on. */
@@ -54,7 +56,8 @@ export async function inspectGoBinary(file: string): Promise<GoBinary> {
     ? buf.subarray(buildinfo.offset, buildinfo.offset + buildinfo.size).toString("latin1").match(/go1\.\d+(?:\.\d+)?/)?.[0]
     : undefined;
 
-  const result = (kmem: KmemCode, evidence: string): GoBinary => ({ elf, goVersion, kmem, evidence });
+  const component = has("/cmd/kubelet/kubelet.go") ? "kubelet" : has("/opencontainers/runc/main.go") ? "runc" : undefined;
+  const result = (kmem: KmemCode, evidence: string): GoBinary => ({ elf, component, goVersion, kmem, evidence });
   if (has(`${FS}/kmem.go`)) return result("enabled", "libcontainer/cgroups/fs/kmem.go is compiled in (built without the nokmem tag)");
   if (has(`${FS}/kmem_disabled.go`)) return result("disabled", "libcontainer/cgroups/fs/kmem_disabled.go is compiled in (nokmem build tag)");
   if (buf.includes(DISABLED_ERROR)) return result("disabled", `the nokmem build's error "${DISABLED_ERROR}" is compiled in`);

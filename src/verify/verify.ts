@@ -13,6 +13,7 @@ export interface Check {
 
 export interface VerifyResult {
   file: string;
+  component: "runc" | "kubelet" | null;
   goVersion: string | null;
   /** off: nothing in it enables kmem accounting; on: it does; unproven: pre-split code with no proof of the patch. */
   kmem: "off" | "on" | "unproven";
@@ -102,5 +103,5 @@ export async function verifyBinary(file: string, opts: VerifyOptions): Promise<V
     await checksumCheck(file, sha256, manifest),
   ];
   if (opts.runtime) checks.push(await observeKmemWrites(file));
-  return { file, goVersion: bin.goVersion ?? null, kmem, ok: checks.every((c) => c.ok), checks };
+  return { file, component: bin.component ?? null, goVersion: bin.goVersion ?? null, kmem, ok: checks.every((c) => c.ok), checks };
 }

@@ -1,0 +1,19 @@
+import { lstat } from "node:fs/promises";
+import path from "node:path";
+
+/** Where node packages put these binaries, in the order a root shell's PATH searches them. */
+export const USUAL_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+
+/** Every regular file named `name` on the usual paths under `root`, the one the node runs first. */
+export async function findInstalled(root: string, name: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const dir of USUAL_DIRS) {
+    const candidate = path.join(root, dir, name);
+    const st = await lstat(candidate).catch(() => undefined);
+    if (st?.isFile()) found.push(candidate);
+  }
+  return found;
+}
+
+/** A path as the node sees it (without the --root prefix), for messages and commands to run there. */
+export const onNode = (root: string, p: string) => `/${path.relative(root, p)}`;
