@@ -7,6 +7,7 @@ import { registerToolchainCommand } from "./commands/toolchain.js";
 import { registerVersionsCommand } from "./commands/versions.js";
 import { registerVerifyCommand } from "./commands/verify.js";
 import { registerInstallCommand } from "./commands/install.js";
+import { registerDoctorCommand } from "./commands/doctor.js";
 import type { CommandRuntime } from "./commands/runtime.js";
 import { TOOL_VERSION } from "./tool-version.js";
 
@@ -43,6 +44,7 @@ registerBuildCommand(program, "kubelet", "build kubelet with kmem accounting off
 registerToolchainCommand(program, rt);
 registerVerifyCommand(program, rt);
 registerInstallCommand(program, rt);
+registerDoctorCommand(program, rt);
 registerVersionsCommand(program, rt);
 
 function fail(message: string, code: number): never {

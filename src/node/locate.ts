@@ -1,4 +1,4 @@
-import { lstat } from "node:fs/promises";
+import { lstat, realpath } from "node:fs/promises";
 import path from "node:path";
 
 /** Where node packages put these binaries, in the order a root shell's PATH searches them. */
@@ -7,10 +7,16 @@ export const USUAL_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/u
 /** Every regular file named `name` on the usual paths under `root`, the one the node runs first. */
 export async function findInstalled(root: string, name: string): Promise<string[]> {
   const found: string[] = [];
+  const seen = new Set<string>();
   for (const dir of USUAL_DIRS) {
     const candidate = path.join(root, dir, name);
     const st = await lstat(candidate).catch(() => undefined);
-    if (st?.isFile()) found.push(candidate);
+    // Merged-/usr systems link /sbin to /usr/sbin: one file, listed once.
+    const real = st?.isFile() ? await realpath(candidate) : undefined;
+    if (real && !seen.has(real)) {
+      seen.add(real);
+      found.push(candidate);
+    }
   }
   return found;
 }

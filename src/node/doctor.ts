@@ -1,0 +1,179 @@
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { readFile, readdir, stat } from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import { UsageError } from "../errors.js";
+import type { Component } from "../recipes/schema.js";
+import { verifyBinary } from "../verify/verify.js";
+import { kernelSupport } from "./kernel.js";
+import { findInstalled, onNode } from "./locate.js";
+
+export interface Finding {
+  topic: "kernel" | "cgroups" | "leak" | "kubepods" | Component;
+  /** risk: the node leaks or will; ok: fine; info: nothing to do. */
+  status: "ok" | "risk" | "info";
+  summary: string;
+  /** The concrete next step, where there is one. */
+  next?: string;
+}
+
+export interface DoctorReport {
+  root: string;
+  kernel: string;
+  cgroup: "v1" | "v2" | "unknown";
+  memoryCgroups: { counted: number; present: number; leaked: number } | null;
+  findings: Finding[];
+  healthy: boolean;
+}
+
+const read = (file: string) => readFile(file, "utf8").then((t) => t.trim(), () => undefined);
+
+/** Directories in the memory hierarchy, the root included. */
+async function countDirs(dir: string): Promise<number> {
+  let n = 1;
+  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    if (entry.isDirectory()) n += await countDirs(path.join(dir, entry.name));
+  }
+  return n;
+}
+
+/** The kernel's memory cgroup count, from /proc/cgroups (`memory <hierarchy> <num_cgroups> <enabled>`). */
+function countedMemoryCgroups(procCgroups: string | undefined): number | undefined {
+  const line = procCgroups?.split("\n").find((l) => l.startsWith("memory\t") || l.startsWith("memory "));
+  const n = Number(line?.split(/\s+/)[2]);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function kernelFinding(release: string, cmdline: string): Finding {
+  const flag = cmdline.split(/\s+/).includes("cgroup.memory=nokmem");
+  const k = kernelSupport(release);
+  if (flag && k.kind !== "el7-too-old") return { topic: "kernel", status: "ok", summary: `kernel ${release} runs with cgroup.memory=nokmem: kmem accounting is off for every cgroup` };
+  if (k.kind === "el7-too-old") {
+    return {
+      topic: "kernel",
+      status: "risk",
+      summary: `kernel ${release} ignores cgroup.memory=nokmem${flag ? " (it is on the command line, to no effect)" : ""}: only el7 kernels from 3.10.0-1062.4.1 honour it`,
+      next: "rebuild runc and kubelet without kmem accounting (below); or update the kernel to 3.10.0-1062.4.1.el7 or later and add cgroup.memory=nokmem",
+    };
+  }
+  if (k.kind === "el7-supported") {
+    return {
+      topic: "kernel",
+      status: "risk",
+      summary: `kernel ${release} supports cgroup.memory=nokmem, but it is not on the command line`,
+      next: `grubby --args=cgroup.memory=nokmem --update-kernel /boot/vmlinuz-${release} && reboot   # then check: grep nokmem /proc/cmdline`,
+    };
+  }
+  return {
+    topic: "kernel",
+    status: "info",
+    summary: `kernel ${release} is not a RHEL/CentOS 7 kernel: the kmem cgroup leak is specific to 3.10 el7 kernels (Linux 4.6 and later also accept cgroup.memory=nokmem)`,
+  };
+}
+
+async function kubepodsFindings(memory: string): Promise<Finding[]> {
+  const kubepods = ["kubepods", "kubepods.slice"].map((d) => path.join(memory, d)).find((d) => existsSync(d));
+  if (!kubepods) return [{ topic: "kubepods", status: "info", summary: "no kubepods memory cgroup: kubelet is not running pods here" }];
+  // Readable slabinfo means kmem accounting is active; on a fixed node reading it fails (Input/output error).
+  const slabinfo = await read(path.join(kubepods, "memory.kmem.slabinfo"));
+  const active = Boolean(slabinfo?.startsWith("slabinfo - version"));
+  const charged: string[] = [];
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      if (!e.isDirectory()) continue;
+      const sub = path.join(dir, e.name);
+      if (e.name.startsWith("pod") && Number(await read(path.join(sub, "memory.kmem.usage_in_bytes"))) > 0) charged.push(e.name);
+      if (depth < 2) await walk(sub, depth + 1);
+    }
+  };
+  await walk(kubepods, 0);
+  if (!active && !charged.length) {
+    return [{ topic: "kubepods", status: "ok", summary: `kmem accounting is not active under ${path.basename(kubepods)} (memory.kmem.slabinfo unreadable, no pod charged kmem)` }];
+  }
+  return [
+    {
+      topic: "kubepods",
+      status: "risk",
+      summary: `kmem accounting is active under ${path.basename(kubepods)}${active ? " (memory.kmem.slabinfo readable)" : ""}${charged.length ? `; ${charged.length} pod cgroup(s) charged kernel memory` : ""}`,
+      next: "replace runc and kubelet with nokmem builds (below), restart them, then reboot",
+    },
+  ];
+}
+
+async function versionOf(binary: string): Promise<string | undefined> {
+  const out = await promisify(execFile)(binary, ["--version"], { timeout: 5000 }).then((r) => r.stdout, () => "");
+  return out.match(/runc version (\S+)/)?.[1]?.replace(/^(?!v)/, "v") ?? out.match(/Kubernetes (v\S+)/)?.[1];
+}
+
+async function binaryFindings(root: string, component: Component): Promise<Finding[]> {
+  const found = await findInstalled(root, component);
+  if (!found.length) return [{ topic: component, status: "info", summary: `no ${component} on the usual paths` }];
+  const findings: Finding[] = [];
+  for (const file of found) {
+    const where = onNode(root, file);
+    const verdict = await verifyBinary(file, { targetGlibc: "2.17", runtime: false }).catch((err: Error) => err);
+    if (verdict instanceof Error) {
+      findings.push({ topic: component, status: "info", summary: `${where}: ${verdict.message}` });
+    } else if (verdict.kmem === "off") {
+      findings.push({ topic: component, status: "ok", summary: `${where}: kmem accounting off (${verdict.checks[0]!.detail})` });
+    } else {
+      const version = (await versionOf(file)) ?? (component === "runc" ? "v1.0.0-rc9" : "<its version>");
+      findings.push({
+        topic: component,
+        status: "risk",
+        summary: `${where} enables kmem accounting: ${verdict.checks[0]!.detail}`,
+        next: `nokmem-build ${component} ${version} && nokmem-build install dist/${component}-${version}-nokmem-linux-amd64 --component ${component} --path ${where}`,
+      });
+    }
+  }
+  return findings;
+}
+
+/** Diagnoses a node (or a mounted node image) from its /proc and /sys, and the runc and kubelet it carries. */
+export async function diagnose(root: string): Promise<DoctorReport> {
+  if (!(await stat(root).catch(() => undefined))?.isDirectory()) throw new UsageError(`--root ${root}: no such directory`);
+  const release = await read(path.join(root, "proc/sys/kernel/osrelease"));
+  if (!release) throw new UsageError(`${path.join(root, "proc/sys/kernel/osrelease")} is missing: --root must hold the node's /proc and /sys`);
+  const cmdline = (await read(path.join(root, "proc/cmdline"))) ?? "";
+  const cgroupRoot = path.join(root, "sys/fs/cgroup");
+  const memory = path.join(cgroupRoot, "memory");
+  const cgroup = existsSync(path.join(cgroupRoot, "cgroup.controllers")) ? "v2" : existsSync(memory) ? "v1" : "unknown";
+
+  const findings: Finding[] = [kernelFinding(release, cmdline)];
+  let memoryCgroups: DoctorReport["memoryCgroups"] = null;
+  if (cgroup === "v2") {
+    findings.push({ topic: "cgroups", status: "ok", summary: "cgroup v2: there is no v1 kmem limit to switch on; this leak does not apply" });
+  } else if (cgroup === "v1") {
+    const counted = countedMemoryCgroups(await read(path.join(root, "proc/cgroups")));
+    if (counted !== undefined) {
+      const present = await countDirs(memory);
+      memoryCgroups = { counted, present, leaked: Math.max(0, counted - present) };
+      const el7 = kernelSupport(release).kind !== "other";
+      findings.push(
+        memoryCgroups.leaked > 0 && !el7
+          ? {
+              topic: "leak",
+              status: "info",
+              summary: `the kernel counts ${counted} memory cgroups but ${present} exist: ${memoryCgroups.leaked} are dying, which this kernel reclaims as their memory is freed`,
+            }
+          : memoryCgroups.leaked > 0
+          ? {
+              topic: "leak",
+              status: "risk",
+              summary: `the kernel counts ${counted} memory cgroups but ${present} exist: ${memoryCgroups.leaked} leaked (the limit is 65535)`,
+              next: `reboot to reclaim ${memoryCgroups.leaked} leaked memory cgroups, after replacing runc and kubelet or they leak again`,
+            }
+          : { topic: "leak", status: "ok", summary: `${counted} memory cgroups counted, ${present} present: none leaked` },
+      );
+    }
+    findings.push(...(await kubepodsFindings(memory)));
+  } else {
+    findings.push({ topic: "cgroups", status: "info", summary: `no cgroup file system under ${onNode(root, cgroupRoot)}` });
+  }
+  // With v2, or with the kernel flag, the binaries cannot leak, but say what they are anyway.
+  for (const component of ["runc", "kubelet"] as const) findings.push(...(await binaryFindings(root, component)));
+  const kernelOff = findings[0]!.status === "ok" || cgroup === "v2";
+  if (kernelOff) for (const f of findings) if (f.topic === "runc" || f.topic === "kubelet") if (f.status === "risk") f.status = "info";
+  return { root, kernel: release, cgroup, memoryCgroups, findings, healthy: findings.every((f) => f.status !== "risk") };
+}
