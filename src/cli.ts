@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
-import { InterruptedError, UserError } from "./errors.js";
+import { InterruptedError, ReportedFailure, UserError } from "./errors.js";
 import { BuildFailedError } from "./steps/compile.js";
 import { registerBuildCommand } from "./commands/build-component.js";
 import { registerToolchainCommand } from "./commands/toolchain.js";
@@ -8,6 +8,7 @@ import { registerVersionsCommand } from "./commands/versions.js";
 import { registerVerifyCommand } from "./commands/verify.js";
 import { registerInstallCommand } from "./commands/install.js";
 import { registerDoctorCommand } from "./commands/doctor.js";
+import { registerDownloadCommand } from "./commands/download.js";
 import type { CommandRuntime } from "./commands/runtime.js";
 import { TOOL_VERSION } from "./tool-version.js";
 
@@ -46,6 +47,7 @@ registerVerifyCommand(program, rt);
 registerInstallCommand(program, rt);
 registerDoctorCommand(program, rt);
 registerVersionsCommand(program, rt);
+registerDownloadCommand(program, rt);
 
 function fail(message: string, code: number): never {
   if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: message, exitCode: code }, null, 2)}\n`);
@@ -63,6 +65,7 @@ try {
   }
   if (err instanceof InterruptedError || controller.signal.aborted) fail(new InterruptedError(String(controller.signal.reason ?? "signal")).message, 130);
   if (err instanceof BuildFailedError && !json) process.stderr.write(err.logTail.map((l) => `  | ${l}\n`).join(""));
+  if (err instanceof ReportedFailure && json) process.exit(err.exitCode);
   if (err instanceof UserError) fail(err.message, err.exitCode);
   process.stderr.write(`nokmem-build: unexpected error (please report it):\n${(err as Error)?.stack ?? String(err)}\n`);
   process.exit(1);

@@ -19,6 +19,12 @@ export class UsageError extends UserError {
   }
 }
 
+/**
+ * A command that printed its full result (verify, doctor) and now only has to
+ * exit non-zero: with --json nothing more is printed, so stdout stays one object.
+ */
+export class ReportedFailure extends UserError {}
+
 /** Raised when the run was interrupted (Ctrl-C, SIGTERM); exit code 130 like a shell. */
 export class InterruptedError extends Error {
   constructor(signal: string) {

@@ -1,6 +1,6 @@
 import path from "node:path";
 import type { Command } from "commander";
-import { UserError } from "../errors.js";
+import { ReportedFailure } from "../errors.js";
 import { diagnose } from "../node/doctor.js";
 import type { CommandRuntime } from "./runtime.js";
 
@@ -22,6 +22,6 @@ export function registerDoctorCommand(program: Command, rt: CommandRuntime): voi
           if (f.next && f.status === "risk") rt.print(`     next: ${f.next}`);
         }
       }
-      if (!report.healthy) throw new UserError("the node is at risk or leaking: follow the next steps above", 1);
+      if (!report.healthy) throw new ReportedFailure("the node is at risk or leaking: follow the next steps above");
     });
 }

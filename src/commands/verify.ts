@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
 import { DEFAULT_TARGET_GLIBC } from "../artifacts/glibc.js";
-import { UserError } from "../errors.js";
+import { ReportedFailure } from "../errors.js";
 import { verifyBinary, type VerifyResult } from "../verify/verify.js";
 import { parseGlibc } from "./options.js";
 import type { CommandRuntime } from "./runtime.js";
@@ -26,6 +26,6 @@ export function registerVerifyCommand(program: Command, rt: CommandRuntime): voi
       const ok = results.every((r) => r.ok);
       if (flags.json) rt.printJson({ ok, results });
       else printVerdicts(results, rt);
-      if (!ok) throw new UserError(`${results.filter((r) => !r.ok).length} of ${results.length} binaries failed verification`, 1);
+      if (!ok) throw new ReportedFailure(`${results.filter((r) => !r.ok).length} of ${results.length} binaries failed verification`);
     });
 }
