@@ -9,6 +9,7 @@ import { registerVerifyCommand } from "./commands/verify.js";
 import { registerInstallCommand } from "./commands/install.js";
 import { registerDoctorCommand } from "./commands/doctor.js";
 import { registerDownloadCommand } from "./commands/download.js";
+import { registerBuildManyCommand } from "./commands/build.js";
 import type { CommandRuntime } from "./commands/runtime.js";
 import { TOOL_VERSION } from "./tool-version.js";
 
@@ -42,6 +43,7 @@ const program = new Command("nokmem-build")
   .showSuggestionAfterError();
 registerBuildCommand(program, "runc", "build runc with `seccomp nokmem` (VERSION defaults to the recipes' default, v1.0.0-rc9)", rt);
 registerBuildCommand(program, "kubelet", "build kubelet with kmem accounting off: GOFLAGS=-tags=nokmem (v1.14+) or stubbed vendored runc functions (before v1.14)", rt);
+registerBuildManyCommand(program, rt);
 registerToolchainCommand(program, rt);
 registerVerifyCommand(program, rt);
 registerInstallCommand(program, rt);

@@ -8,13 +8,15 @@ import { runLabels } from "../docker/labels.js";
 import { ArtifactList } from "../artifacts/artifact-list.js";
 import type { BuildManifest } from "../artifacts/manifest.js";
 import { BuildLog } from "../pipeline/build-log.js";
-import { buildPipeline } from "../pipeline/build-pipeline.js";
+import { build, preflight } from "../pipeline/build-pipeline.js";
+import { reusableBuild } from "../artifacts/reuse.js";
 import { need, type BuildContext, type BuildOptions } from "../pipeline/context.js";
 import { runSteps, type RenderMode } from "../pipeline/run.js";
 import { loadRecipeBook, recipeFile } from "../recipes/load.js";
 import { resolveRecipe } from "../recipes/resolve.js";
 
 export interface BuildResult {
+  status: "built" | "cached";
   component: string;
   version: string;
   asset: string;
@@ -59,9 +61,13 @@ export async function buildComponent(options: BuildOptions, deps: BuildDeps): Pr
     recipe,
   };
   try {
-    await runSteps(buildPipeline, ctx, deps.mode);
+    await runSteps(preflight, ctx, deps.mode);
+    const prior = options.reuseExisting ? await reusableBuild(options.outDir, need(ctx, "asset"), recipe) : undefined;
+    if (prior) return { status: "cached", ...prior, outDir: path.resolve(options.outDir), warnings: [] };
+    await runSteps(build, ctx, deps.mode);
     const manifest = need(ctx, "manifest");
     return {
+      status: "built",
       component: manifest.component,
       version: manifest.version,
       asset: manifest.asset,

@@ -9,7 +9,16 @@ import { SUMS_FILE, mergeSums, sha256File } from "./checksums.js";
  * next to its final name and then renamed, so a reader never sees half a file;
  * SHA256SUMS is merged and replaced last, once every file it lists is in place.
  */
-export async function publishArtifacts(outDir: string, artifacts: readonly Artifact[]): Promise<string[]> {
+// Builds running side by side (build --jobs) publish one at a time, so no SHA256SUMS merge is lost.
+let publishing: Promise<unknown> = Promise.resolve();
+
+export function publishArtifacts(outDir: string, artifacts: readonly Artifact[]): Promise<string[]> {
+  const next = publishing.then(() => publishNow(outDir, artifacts));
+  publishing = next.catch(() => undefined);
+  return next;
+}
+
+async function publishNow(outDir: string, artifacts: readonly Artifact[]): Promise<string[]> {
   await mkdir(outDir, { recursive: true });
   const suffix = `.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
   const sums = new Map<string, string>();

@@ -25,6 +25,7 @@ export function registerBuildCommand(program: Command, component: Component, des
         link: flags.link,
         memoryBytes: flags.memory ?? 0,
         nanoCpus: flags.cpus ?? 0,
+        reuseExisting: false,
       },
       { docker: connectDocker(), signal: rt.signal, mode: renderMode(Boolean(flags.json)) },
     );

@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { connectDocker } from "../docker/engine.js";
 import { runLabels } from "../docker/labels.js";
 import { bootstrapGoImage } from "../toolchain/bootstrap.js";
@@ -10,7 +10,7 @@ export function registerToolchainCommand(program: Command, rt: CommandRuntime): 
     .command("bootstrap")
     .description("make a Go base image from Debian packages (no container registry needed) and print its reference")
     .option("--suite <suite>", "Debian suite: bookworm (Go 1.19) or bullseye (Go 1.15)", "bookworm")
-    .option("--mirror <url>", "Debian mirror (default: the one this machine's apt uses)")
+    .addOption(new Option("--mirror <url>", "Debian mirror (default: the one this machine's apt uses)").env("NOKMEM_BUILD_DEBIAN_MIRROR"))
     .option("--force", "rebuild the image even when it exists")
     .option("--json", "print one JSON object with the result")
     .action(async (flags: { suite: string; mirror?: string; force?: boolean; json?: boolean }) => {

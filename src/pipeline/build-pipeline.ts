@@ -20,5 +20,3 @@ export const build: readonly Step[] = [
   checkBinaryStep, // starts on the target glibc; stamped with version and commit
   writeArtifactsStep, // binary, .sha256, .json, .log and SHA256SUMS, atomically
 ];
-
-export const buildPipeline: readonly Step[] = [...preflight, ...build];

@@ -26,6 +26,8 @@ export interface BuildOptions {
   /** Build container limits; 0 means none. */
   memoryBytes: number;
   nanoCpus: number;
+  /** Keep a previous build of the same version in outDir when it still checks out (build, not runc/kubelet). */
+  reuseExisting: boolean;
 }
 
 export interface SourcePatch {

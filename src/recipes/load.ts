@@ -35,7 +35,7 @@ export async function loadRecipeBook(file: string): Promise<RecipeBook> {
 
 /** Catches recipe mistakes that the schema alone cannot: every pinned tag must resolve to exactly one recipe. */
 function checkConsistency(file: string, book: RecipeBook): void {
-  const tags = Object.keys(book.pins);
+  const tags = [...Object.keys(book.pins), ...(book.published ?? [])];
   if (book.defaultVersion) tags.push(book.defaultVersion);
   for (const tag of tags) {
     const version = parseVersion(tag, book.component, "v1.2.3");
@@ -43,7 +43,7 @@ function checkConsistency(file: string, book: RecipeBook): void {
     const refused = book.refusals.find((r) => inRange(version, r.range));
     if (matches.length !== 1 || refused) {
       throw new UserError(
-        `recipe file ${file}: field pins.${tag}: matches ${matches.length} recipes` +
+        `recipe file ${file}: field pins/published ${tag}: matches ${matches.length} recipes` +
           (refused ? ` and a refusal (${refused.range})` : "") +
           "; each pinned tag must match exactly one recipe and no refusal",
       );
@@ -53,4 +53,9 @@ function checkConsistency(file: string, book: RecipeBook): void {
 
 export function pinnedTags(book: RecipeBook): string[] {
   return Object.keys(book.pins).sort(compareTags);
+}
+
+/** The versions the release workflow publishes, in version order. */
+export function publishedTags(book: RecipeBook): string[] {
+  return [...new Set(book.published ?? pinnedTags(book))].sort(compareTags);
 }

@@ -100,7 +100,7 @@ pins:
     ["a source-patch recipe without a patch", good.replace("method: build-tag", "method: source-patch"), "field recipes.0.patch"],
     ["an unknown field", good.replace("    artifact: runc\n", "    artifact: runc\n    colour: blue\n"), "field recipes.0"],
     ["an escaping artifact path", good.replace("artifact: runc", "artifact: ../../etc/passwd"), "field recipes.0.artifact"],
-    ["a pin outside every recipe", good.replace("v1.0.0-rc9:", "v1.0.0-rc99:"), "field pins.v1.0.0-rc99: matches 0 recipes"],
+    ["a pin outside every recipe", good.replace("v1.0.0-rc9:", "v1.0.0-rc99:"), "field pins/published v1.0.0-rc99: matches 0 recipes"],
     ["broken YAML", "component: [runc\n", "recipe file"],
   ])("names the file and the field for %s", async (_what, text, message) => {
     const { file, result } = await load(text);

@@ -65,6 +65,8 @@ export const recipeBookSchema = z.strictObject({
   refusals: z.array(z.strictObject({ range, reason: z.string().min(1) })).default([]),
   recipes: z.array(recipeSchema).min(1),
   pins: z.record(z.string(), commit).default({}),
+  /** The versions the release workflow builds and publishes (default: the pinned tags). */
+  published: z.array(z.string()).optional(),
   /** Anchors the recipes share through YAML merge keys; not read otherwise. */
   shared: z.record(z.string(), z.unknown()).optional(),
   /** When true (runc), a tag must be pinned unless --allow-unpinned; when false (kubelet, hundreds of patch releases), unpinned tags build and the manifest says so. */

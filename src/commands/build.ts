@@ -1,0 +1,71 @@
+import path from "node:path";
+import { Option, type Command } from "commander";
+import { ReportedFailure, UsageError } from "../errors.js";
+import { buildMany, parseTarget, publishedTargets, type PerComponent } from "../api/build-many.js";
+import { connectDocker } from "../docker/engine.js";
+import { renderMode } from "../pipeline/run.js";
+import { COMPONENTS } from "../recipes/load.js";
+import { buildOptions, type BuildFlags } from "./options.js";
+import type { CommandRuntime } from "./runtime.js";
+
+/** `--source URL` for every component, or `--source runc=URL --source kubelet=URL`. */
+function perComponent(flag: string) {
+  return (value: string, previous: PerComponent = {}): PerComponent => {
+    const m = value.match(/^(\w+)=(.+)$/);
+    if (m && COMPONENTS.includes(m[1] as never)) return { ...previous, [m[1]!]: m[2] };
+    if (previous.all) throw new UsageError(`${flag} given twice for every component: use ${flag} COMPONENT=VALUE`);
+    return { ...previous, all: value };
+  };
+}
+
+function parseJobs(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 16) throw new UsageError(`--jobs ${value}: expected a whole number from 1 to 16`);
+  return n;
+}
+
+export function registerBuildManyCommand(program: Command, rt: CommandRuntime): void {
+  const cmd = program
+    .command("build")
+    .description("build several targets (runc@v1.0.0-rc9 kubelet@v1.18.6 …) or --all the recipes publish, --jobs at a time")
+    .argument("[targets...]", "COMPONENT@VERSION");
+  for (const o of buildOptions()) {
+    // Per-component forms of --source and --go-image; the rest as for a single build.
+    if (o.long === "--source") cmd.addOption(new Option("--source <[component=]url>", o.description).argParser(perComponent("--source")));
+    else if (o.long === "--go-image") cmd.addOption(new Option("--go-image <[component=]image>", o.description).argParser(perComponent("--go-image")));
+    else cmd.addOption(o);
+  }
+  cmd
+    .option("--all", "every version the recipes publish")
+    .addOption(new Option("--jobs <n>", "builds at the same time").default(1).argParser(parseJobs))
+    .option("--force", "rebuild targets whose artifacts are already in --out")
+    .action(async (names: string[], flags: Omit<BuildFlags, "source" | "goImage"> & { source?: PerComponent; goImage?: PerComponent; all?: boolean; jobs: number; force?: boolean }) => {
+      if (Boolean(flags.all) === names.length > 0) throw new UsageError("build: name targets (COMPONENT@VERSION …) or --all, not both and not neither");
+      const targets = flags.all ? await publishedTargets() : names.map(parseTarget);
+      const goImageEnv = process.env.NOKMEM_BUILD_GO_IMAGE;
+      const outcomes = await buildMany(
+        targets,
+        {
+          source: flags.source ?? {},
+          goImage: flags.goImage ?? (goImageEnv ? { all: goImageEnv } : {}),
+          allowUnpinned: Boolean(flags.allowUnpinned),
+          outDir: path.resolve(flags.out),
+          cacheDir: path.resolve(flags.cacheDir),
+          targetGlibc: flags.targetGlibc,
+          link: flags.link,
+          memoryBytes: flags.memory ?? 0,
+          nanoCpus: flags.cpus ?? 0,
+          reuseExisting: !flags.force,
+          jobs: flags.jobs,
+        },
+        { docker: connectDocker(), signal: rt.signal, mode: renderMode(Boolean(flags.json)) },
+      );
+      const ok = outcomes.every((o) => o.status === "built" || o.status === "cached");
+      if (flags.json) rt.printJson({ ok, outDir: path.resolve(flags.out), targets: outcomes });
+      else for (const o of outcomes) rt.print(`${o.target}: ${o.status}${"reason" in o ? ` — ${o.reason}` : `  ${o.asset}  sha256 ${o.sha256}`}`);
+      const bad = outcomes.filter((o) => !ok && (o.status === "failed" || o.status === "refused"));
+      if (!ok) throw new ReportedFailure(`${bad.length} of ${targets.length} targets did not build: ${bad.map((o) => o.target).join(", ")}`);
+    });
+}
+
+
