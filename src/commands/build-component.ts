@@ -1,10 +1,9 @@
-import path from "node:path";
 import type { Command } from "commander";
 import { buildComponent } from "../api/build.js";
 import { connectDocker } from "../docker/engine.js";
 import { renderMode } from "../pipeline/run.js";
 import type { Component } from "../recipes/schema.js";
-import { buildOptions, type BuildFlags } from "./options.js";
+import { buildOptions, sharedBuildSettings, type BuildFlags } from "./options.js";
 import type { CommandRuntime } from "./runtime.js";
 
 /** `nokmem-build runc [VERSION]` (and, with the kubelet recipes, `kubelet VERSION`). */
@@ -17,14 +16,8 @@ export function registerBuildCommand(program: Command, component: Component, des
         component,
         version,
         source: flags.source,
-        allowUnpinned: Boolean(flags.allowUnpinned),
         goImage: flags.goImage,
-        outDir: path.resolve(flags.out),
-        cacheDir: path.resolve(flags.cacheDir),
-        targetGlibc: flags.targetGlibc,
-        link: flags.link,
-        memoryBytes: flags.memory ?? 0,
-        nanoCpus: flags.cpus ?? 0,
+        ...sharedBuildSettings(flags),
         reuseExisting: false,
       },
       { docker: connectDocker(), signal: rt.signal, mode: renderMode(Boolean(flags.json)) },

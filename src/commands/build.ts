@@ -5,7 +5,7 @@ import { buildMany, parseTarget, publishedTargets, type PerComponent } from "../
 import { connectDocker } from "../docker/engine.js";
 import { renderMode } from "../pipeline/run.js";
 import { COMPONENTS } from "../recipes/load.js";
-import { buildOptions, type BuildFlags } from "./options.js";
+import { buildOptions, sharedBuildSettings, type BuildFlags } from "./options.js";
 import type { CommandRuntime } from "./runtime.js";
 
 /** `--source URL` for every component, or `--source runc=URL --source kubelet=URL`. */
@@ -48,13 +48,7 @@ export function registerBuildManyCommand(program: Command, rt: CommandRuntime): 
         {
           source: flags.source ?? {},
           goImage: flags.goImage ?? (goImageEnv ? { all: goImageEnv } : {}),
-          allowUnpinned: Boolean(flags.allowUnpinned),
-          outDir: path.resolve(flags.out),
-          cacheDir: path.resolve(flags.cacheDir),
-          targetGlibc: flags.targetGlibc,
-          link: flags.link,
-          memoryBytes: flags.memory ?? 0,
-          nanoCpus: flags.cpus ?? 0,
+          ...sharedBuildSettings({ ...flags, source: undefined, goImage: undefined }),
           reuseExisting: !flags.force,
           jobs: flags.jobs,
         },

@@ -56,3 +56,16 @@ export interface BuildFlags {
   cpus?: number;
   json?: boolean;
 }
+
+/** The build settings every build command takes the same way. */
+export function sharedBuildSettings(flags: BuildFlags) {
+  return {
+    allowUnpinned: Boolean(flags.allowUnpinned),
+    outDir: path.resolve(flags.out),
+    cacheDir: path.resolve(flags.cacheDir),
+    targetGlibc: flags.targetGlibc,
+    link: flags.link,
+    memoryBytes: flags.memory ?? 0,
+    nanoCpus: flags.cpus ?? 0,
+  };
+}
