@@ -48,7 +48,7 @@ export function registerBuildManyCommand(program: Command, rt: CommandRuntime): 
         {
           source: flags.source ?? {},
           goImage: flags.goImage ?? (goImageEnv ? { all: goImageEnv } : {}),
-          ...sharedBuildSettings({ ...flags, source: undefined, goImage: undefined }),
+          ...sharedBuildSettings(flags),
           reuseExisting: !flags.force,
           jobs: flags.jobs,
         },
@@ -61,5 +61,3 @@ export function registerBuildManyCommand(program: Command, rt: CommandRuntime): 
       if (!ok) throw new ReportedFailure(`${bad.length} of ${targets.length} targets did not build: ${bad.map((o) => o.target).join(", ")}`);
     });
 }
-
-

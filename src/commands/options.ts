@@ -58,7 +58,7 @@ export interface BuildFlags {
 }
 
 /** The build settings every build command takes the same way. */
-export function sharedBuildSettings(flags: BuildFlags) {
+export function sharedBuildSettings(flags: Omit<BuildFlags, "source" | "goImage">) {
   return {
     allowUnpinned: Boolean(flags.allowUnpinned),
     outDir: path.resolve(flags.out),

@@ -4,6 +4,7 @@ import { readFile, readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { UsageError } from "../errors.js";
+import { DEFAULT_TARGET_GLIBC } from "../artifacts/glibc.js";
 import type { Component } from "../recipes/schema.js";
 import { verifyBinary } from "../verify/verify.js";
 import { kernelSupport } from "./kernel.js";
@@ -106,13 +107,14 @@ async function versionOf(binary: string): Promise<string | undefined> {
   return out.match(/runc version (\S+)/)?.[1]?.replace(/^(?!v)/, "v") ?? out.match(/Kubernetes (v\S+)/)?.[1];
 }
 
-async function binaryFindings(root: string, component: Component): Promise<Finding[]> {
+/** `protectedBy`: why a kmem-enabling binary cannot leak here (kernel flag, cgroup v2), so it is only information. */
+async function binaryFindings(root: string, component: Component, protectedBy: string | undefined): Promise<Finding[]> {
   const found = await findInstalled(root, component);
   if (!found.length) return [{ topic: component, status: "info", summary: `no ${component} on the usual paths` }];
   const findings: Finding[] = [];
   for (const file of found) {
     const where = onNode(root, file);
-    const verdict = await verifyBinary(file, { targetGlibc: "2.17", runtime: false }).catch((err: Error) => err);
+    const verdict = await verifyBinary(file, { targetGlibc: DEFAULT_TARGET_GLIBC, runtime: false }).catch((err: Error) => err);
     if (verdict instanceof Error) {
       findings.push({ topic: component, status: "info", summary: `${where}: ${verdict.message}` });
     } else if (verdict.kmem === "off") {
@@ -121,8 +123,8 @@ async function binaryFindings(root: string, component: Component): Promise<Findi
       const version = (await versionOf(file)) ?? (component === "runc" ? "v1.0.0-rc9" : "<its version>");
       findings.push({
         topic: component,
-        status: "risk",
-        summary: `${where} enables kmem accounting: ${verdict.checks[0]!.detail}`,
+        status: protectedBy ? "info" : "risk",
+        summary: `${where} enables kmem accounting: ${verdict.checks[0]!.detail}${protectedBy ? `; harmless here (${protectedBy})` : ""}`,
         next: `nokmem-build ${component} ${version} && nokmem-build install dist/${component}-${version}-nokmem-linux-amd64 --component ${component} --path ${where}`,
       });
     }
@@ -172,8 +174,7 @@ export async function diagnose(root: string): Promise<DoctorReport> {
     findings.push({ topic: "cgroups", status: "info", summary: `no cgroup file system under ${onNode(root, cgroupRoot)}` });
   }
   // With v2, or with the kernel flag, the binaries cannot leak, but say what they are anyway.
-  for (const component of ["runc", "kubelet"] as const) findings.push(...(await binaryFindings(root, component)));
-  const kernelOff = findings[0]!.status === "ok" || cgroup === "v2";
-  if (kernelOff) for (const f of findings) if (f.topic === "runc" || f.topic === "kubelet") if (f.status === "risk") f.status = "info";
+  const protectedBy = cgroup === "v2" ? "cgroup v2" : findings[0]!.status === "ok" ? "cgroup.memory=nokmem" : undefined;
+  for (const component of ["runc", "kubelet"] as const) findings.push(...(await binaryFindings(root, component, protectedBy)));
   return { root, kernel: release, cgroup, memoryCgroups, findings, healthy: findings.every((f) => f.status !== "risk") };
 }

@@ -13,11 +13,11 @@ const size = (bytes: number) => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed
 export const compileStep: Step = {
   title: "Building in a container",
   async run(ctx, progress) {
-    const { recipe, importPath } = need(ctx, "recipe");
+    const { recipe, importPath, tag } = need(ctx, "recipe");
     const source = need(ctx, "source");
     const toolchain = need(ctx, "toolchain");
     const asset = need(ctx, "asset");
-    const plan = planBuild(recipe, importPath, asset, { tag: need(ctx, "recipe").tag, commit: source.commit }, ctx.options.link);
+    const plan = planBuild(recipe, importPath, asset, { tag, commit: source.commit }, ctx.options.link);
     progress(plan.command);
 
     const run = await runInContainer(ctx.docker, {

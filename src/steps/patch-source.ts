@@ -14,7 +14,7 @@ import { stubFunctions } from "../patch/stub-functions.js";
 export const patchSourceStep: Step = {
   title: "Patching the source",
   async run(ctx, progress) {
-    const { recipe } = need(ctx, "recipe");
+    const { recipe, tag } = need(ctx, "recipe");
     if (!recipe.patch) return { skipped: `not needed: ${recipe.id} turns kmem off with a build tag` };
     const source = need(ctx, "source");
     const asset = need(ctx, "asset");
@@ -24,7 +24,7 @@ export const patchSourceStep: Step = {
     try {
       original = await readFile(path.join(source.dir, file), "utf8");
     } catch {
-      throw new UserError(`cannot patch ${file}: no such file in ${ctx.options.component} ${need(ctx, "recipe").tag}; this source does not look like the release the recipe expects`);
+      throw new UserError(`cannot patch ${file}: no such file in ${ctx.options.component} ${tag}; this source does not look like the release the recipe expects`);
     }
     const result = stubFunctions(file, original, stub);
     const overlay = path.join(ctx.staging, "overlay");

@@ -6,7 +6,7 @@ import { ensureBuilderImage, goMinor } from "../toolchain/builder.js";
 export const prepareToolchainStep: Step = {
   title: "Preparing the toolchain",
   async run(ctx, progress) {
-    const { recipe } = need(ctx, "recipe");
+    const { recipe, component, tag } = need(ctx, "recipe");
     const goImage = ctx.options.goImage ?? recipe.goImage;
     progress(`builder on ${goImage}`);
     const tc = await ensureBuilderImage(ctx.docker, goImage, ctx.labels, (l) => ctx.log.line(l), ctx.signal);
@@ -14,7 +14,7 @@ export const prepareToolchainStep: Step = {
     ctx.log.line(`toolchain ${tc.builderImage} (${tc.builderImageId}) with go${tc.goVersion} on ${goImage}`);
     if (recipe.maxGo && semver.gt(`${goMinor(tc.goVersion)}.0`, `${recipe.maxGo.version}.0`)) {
       throw new UsageError(
-        `Go ${tc.goVersion} (from ${goImage}) is too new for ${need(ctx, "recipe").component} ${need(ctx, "recipe").tag}: ${recipe.maxGo.reason}; ` +
+        `Go ${tc.goVersion} (from ${goImage}) is too new for ${component} ${tag}: ${recipe.maxGo.reason}; ` +
           `use a Go ${recipe.maxGo.version} or older toolchain, e.g. --go-image "$(nokmem-build toolchain bootstrap --suite bullseye)" (Go 1.15)`,
       );
     }

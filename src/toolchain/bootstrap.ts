@@ -77,7 +77,9 @@ export async function bootstrapGoImage(docker: DockerEngine, opts: BootstrapOpti
     }
     const base = `nokmem-build/debian:${suite}`;
     const tar = spawn("tar", ["--numeric-owner", "-C", rootfs, "-c", "."], { stdio: ["ignore", "pipe", "inherit"] });
+    const tarDone = new Promise<number | null>((resolve) => tar.on("close", resolve));
     await docker.importImage(tar.stdout, base);
+    if ((await tarDone) !== 0) throw new UserError(`packing the ${suite} rootfs with tar failed; nothing usable was imported as ${base}`);
     const imageId = await docker.buildImage(
       buildContext("go-debian"),
       { tag: image, buildArgs: { BASE: base }, networkMode: "host" },

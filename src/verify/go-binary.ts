@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { UsageError } from "../errors.js";
 import { NotElfError, parseElfLinkage, type ElfLinkage } from "../artifacts/elf.js";
@@ -20,6 +21,8 @@ export interface GoBinary {
   /** runc or kubelet, from the main package's source file; undefined for other programs. */
   component: "runc" | "kubelet" | undefined;
   goVersion: string | undefined;
+  /** sha256 of the file, from the same read. */
+  sha256: string;
   kmem: KmemCode;
   /** The name in the binary the verdict rests on. */
   evidence: string;
@@ -57,7 +60,8 @@ export async function inspectGoBinary(file: string): Promise<GoBinary> {
     : undefined;
 
   const component = has("/cmd/kubelet/kubelet.go") ? "kubelet" : has("/opencontainers/runc/main.go") ? "runc" : undefined;
-  const result = (kmem: KmemCode, evidence: string): GoBinary => ({ elf, component, goVersion, kmem, evidence });
+  const sha256 = createHash("sha256").update(buf).digest("hex");
+  const result = (kmem: KmemCode, evidence: string): GoBinary => ({ elf, component, goVersion, sha256, kmem, evidence });
   if (has(`${FS}/kmem.go`)) return result("enabled", "libcontainer/cgroups/fs/kmem.go is compiled in (built without the nokmem tag)");
   if (has(`${FS}/kmem_disabled.go`)) return result("disabled", "libcontainer/cgroups/fs/kmem_disabled.go is compiled in (nokmem build tag)");
   if (buf.includes(DISABLED_ERROR)) return result("disabled", `the nokmem build's error "${DISABLED_ERROR}" is compiled in`);

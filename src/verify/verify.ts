@@ -83,7 +83,7 @@ function kmemVerdict(bin: GoBinary, patch: Check | undefined): [VerifyResult["km
 /** Verifies one binary: which kmem code it carries, whether it starts on the target glibc, and its checksums. */
 export async function verifyBinary(file: string, opts: VerifyOptions): Promise<VerifyResult> {
   const bin = await inspectGoBinary(file);
-  const sha256 = await sha256File(file);
+  const { sha256 } = bin;
   const manifest = await readManifest(file);
   const patch = await patchEvidence(file, sha256, manifest);
   const [kmem, kmemCheck] = kmemVerdict(bin, patch);
