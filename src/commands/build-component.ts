@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { buildComponent } from "../api/build.js";
+import { buildComponent } from "../orchestrator/build-one.js";
 import { connectDocker } from "../docker/engine.js";
 import { renderMode } from "../pipeline/run.js";
 import type { Component } from "../recipes/schema.js";

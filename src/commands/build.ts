@@ -1,7 +1,7 @@
 import path from "node:path";
 import { Option, type Command } from "commander";
 import { ReportedFailure, UsageError } from "../errors.js";
-import { buildMany, parseTarget, publishedTargets, type PerComponent } from "../api/build-many.js";
+import { buildMany, parseTarget, publishedTargets, type PerComponent } from "../orchestrator/build-many.js";
 import { connectDocker } from "../docker/engine.js";
 import { renderMode } from "../pipeline/run.js";
 import { COMPONENTS } from "../recipes/load.js";

@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { ReportedFailure } from "../errors.js";
-import { diagnose } from "../node/doctor.js";
+import { diagnose } from "../host/doctor.js";
 import type { CommandRuntime } from "./runtime.js";
 
 const MARK = { ok: "ok  ", risk: "RISK", info: "info" } as const;

@@ -1,8 +1,8 @@
 import path from "node:path";
 import { Option, type Command } from "commander";
-import { DEFAULT_TARGET_GLIBC } from "../artifacts/glibc.js";
+import { DEFAULT_TARGET_GLIBC } from "../binary/glibc.js";
 import { UsageError } from "../errors.js";
-import { installBinary, rollbackBinary, type InstallResult } from "../node/install.js";
+import { installBinary, rollbackBinary, type InstallResult } from "../host/install.js";
 import type { Component } from "../recipes/schema.js";
 import { parseGlibc } from "./options.js";
 import type { CommandRuntime } from "./runtime.js";

@@ -2,7 +2,7 @@ import os from "node:os";
 import path from "node:path";
 import { Option } from "commander";
 import { UsageError } from "../errors.js";
-import { DEFAULT_TARGET_GLIBC } from "../artifacts/glibc.js";
+import { DEFAULT_TARGET_GLIBC } from "../binary/glibc.js";
 import { GO_IMAGE_ENV } from "../toolchain/builder.js";
 
 export function defaultCacheDir(): string {

@@ -1,5 +1,5 @@
 import { Option, type Command } from "commander";
-import { DEFAULT_TARGET_GLIBC } from "../artifacts/glibc.js";
+import { DEFAULT_TARGET_GLIBC } from "../binary/glibc.js";
 import { ReportedFailure } from "../errors.js";
 import { verifyBinary, type VerifyResult } from "../verify/verify.js";
 import { parseGlibc } from "./options.js";

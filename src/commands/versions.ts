@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { publishedTargets } from "../api/build-many.js";
+import { publishedTargets } from "../orchestrator/build-many.js";
 import { COMPONENTS, loadRecipeBook, recipeFile } from "../recipes/load.js";
 import { resolveRecipe } from "../recipes/resolve.js";
 import { versionsTable } from "../recipes/table.js";

@@ -3,7 +3,7 @@ import { mkdir, open, rename, rm, writeFile, type FileHandle } from "node:fs/pro
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { UserError, errorMessage } from "../errors.js";
-import { parseSums, sumLine } from "../artifacts/checksums.js";
+import { parseSums, sumLine } from "../release/checksums.js";
 import type { ReleaseFiles } from "./release-urls.js";
 
 export interface VerifiedDownloadRequest {

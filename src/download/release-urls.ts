@@ -1,5 +1,5 @@
 import { UsageError } from "../errors.js";
-import { SUMS_FILE } from "../artifacts/checksums.js";
+import { SUMS_FILE } from "../release/checksums.js";
 import type { Component } from "../recipes/schema.js";
 
 /** Placeholder until the project's release repository is settled (see README); --repo or NOKMEM_BUILD_REPO override it. */

@@ -1,13 +1,13 @@
 import type { DockerEngine } from "../docker/engine.js";
-import type { ArtifactList } from "../artifacts/artifact-list.js";
-import type { GlibcVerdict } from "../artifacts/glibc.js";
-import type { BuildManifest } from "../artifacts/manifest.js";
+import type { ArtifactList } from "../release/artifact-list.js";
+import type { GlibcVerdict } from "../binary/glibc.js";
+import type { BuildManifest } from "../release/manifest.js";
 import type { ResolvedRecipe } from "../recipes/resolve.js";
 import type { Component } from "../recipes/schema.js";
 import type { SourceResult } from "../source/fetch.js";
 import type { Toolchain } from "../toolchain/builder.js";
 import type { BuildLog } from "./build-log.js";
-import type { Linkage } from "../build/script.js";
+import type { Linkage } from "../recipes/build-plan.js";
 
 export interface BuildOptions {
   component: Component;

@@ -1,6 +1,6 @@
 import { UserError } from "../errors.js";
-import { readElfLinkage } from "../artifacts/elf.js";
-import { checkGlibc } from "../artifacts/glibc.js";
+import { readElfLinkage } from "../binary/elf.js";
+import { checkGlibc } from "../binary/glibc.js";
 import { need, type Step } from "../pipeline/context.js";
 import { fillTemplate } from "../recipes/template.js";
 

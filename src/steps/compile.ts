@@ -2,8 +2,8 @@ import { readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { UserError } from "../errors.js";
-import { runInContainer } from "../build/container-run.js";
-import { OUT_DIR, planBuild } from "../build/script.js";
+import { runInContainer } from "../docker/run-container.js";
+import { OUT_DIR, planBuild } from "../recipes/build-plan.js";
 import { need, type Step } from "../pipeline/context.js";
 import { packSource } from "../source/pack.js";
 

@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createTwoFilesPatch } from "diff";
 import { UserError } from "../errors.js";
-import { sha256File } from "../artifacts/checksums.js";
+import { sha256File } from "../release/checksums.js";
 import { need, type Step } from "../pipeline/context.js";
 import { stubFunctions } from "../patch/stub-functions.js";
 

@@ -1,9 +1,9 @@
 import { chmod, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { InterruptedError } from "../errors.js";
-import { sha256File, sumLine } from "../artifacts/checksums.js";
-import { buildManifest } from "../artifacts/manifest.js";
-import { publishArtifacts } from "../artifacts/publish.js";
+import { sha256File, sumLine } from "../release/checksums.js";
+import { buildManifest } from "../release/manifest.js";
+import { publishArtifacts } from "../release/publish.js";
 import { need, type Step } from "../pipeline/context.js";
 
 /** Stages checksum and manifest beside the binary, then publishes all of them at once. */

@@ -1,6 +1,6 @@
 import { UserError, errorMessage } from "../errors.js";
 import type { DockerEngine } from "../docker/engine.js";
-import { runInContainer } from "../build/container-run.js";
+import { runInContainer } from "../docker/run-container.js";
 import { buildContext, dockerfileHash } from "./containers.js";
 
 export interface Toolchain {

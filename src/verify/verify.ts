@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { SUMS_FILE, parseSums, sha256File } from "../artifacts/checksums.js";
-import { checkGlibc } from "../artifacts/glibc.js";
-import { inspectGoBinary, type GoBinary } from "./go-binary.js";
+import { SUMS_FILE, parseSums, sha256File } from "../release/checksums.js";
+import { checkGlibc } from "../binary/glibc.js";
+import { inspectGoBinary, type GoBinary } from "../binary/go-binary.js";
 import { observeKmemWrites } from "./runtime-check.js";
 
 export interface Check {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { planBuild, shq } from "./script.js";
-import type { Recipe } from "../recipes/schema.js";
+import { planBuild, shq } from "./build-plan.js";
+import type { Recipe } from "./schema.js";
 
 const recipe = (layout: Recipe["layout"]): Recipe => ({
   id: "r",

@@ -4,7 +4,7 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { extract } from "tar";
-import type { ContainerSpec, DockerEngine, OutputSink } from "../docker/engine.js";
+import type { ContainerSpec, DockerEngine, OutputSink } from "./engine.js";
 
 export interface ContainerRunRequest extends ContainerSpec {
   /** Tar streams copied into the container before it starts: [directory in the container, tar]. */

@@ -1,5 +1,5 @@
-import type { Recipe } from "../recipes/schema.js";
-import { fillTemplate, type TemplateValues } from "../recipes/template.js";
+import type { Recipe } from "./schema.js";
+import { fillTemplate, type TemplateValues } from "./template.js";
 
 /** Single-quotes a word for /bin/sh. */
 export const shq = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);

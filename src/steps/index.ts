@@ -1,11 +1,11 @@
-import type { Step } from "./context.js";
-import { checkEngineStep } from "../steps/check-engine.js";
-import { fetchSourceStep } from "../steps/fetch-source.js";
-import { patchSourceStep } from "../steps/patch-source.js";
-import { prepareToolchainStep } from "../steps/prepare-toolchain.js";
-import { compileStep } from "../steps/compile.js";
-import { checkBinaryStep } from "../steps/check-binary.js";
-import { writeArtifactsStep } from "../steps/write-artifacts.js";
+import type { Step } from "../pipeline/context.js";
+import { checkEngineStep } from "./check-engine.js";
+import { fetchSourceStep } from "./fetch-source.js";
+import { patchSourceStep } from "./patch-source.js";
+import { prepareToolchainStep } from "./prepare-toolchain.js";
+import { compileStep } from "./compile.js";
+import { checkBinaryStep } from "./check-binary.js";
+import { writeArtifactsStep } from "./write-artifacts.js";
 
 /** Cheap checks first (the version itself is resolved before any step runs): a missing engine fails before anything is downloaded. */
 export const preflight: readonly Step[] = [

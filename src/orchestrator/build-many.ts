@@ -6,7 +6,7 @@ import type { RenderMode } from "../pipeline/run.js";
 import { COMPONENTS, loadRecipeBook, publishedTags, recipeFile } from "../recipes/load.js";
 import { resolveRecipe } from "../recipes/resolve.js";
 import type { Component } from "../recipes/schema.js";
-import { buildComponent } from "./build.js";
+import { buildComponent } from "./build-one.js";
 
 export interface Target {
   component: Component;

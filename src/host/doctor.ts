@@ -4,7 +4,7 @@ import { readFile, readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { UsageError } from "../errors.js";
-import { DEFAULT_TARGET_GLIBC } from "../artifacts/glibc.js";
+import { DEFAULT_TARGET_GLIBC } from "../binary/glibc.js";
 import type { Component } from "../recipes/schema.js";
 import { verifyBinary } from "../verify/verify.js";
 import { kernelSupport } from "./kernel.js";

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { UsageError } from "../errors.js";
-import { NotElfError, parseElfLinkage, type ElfLinkage } from "../artifacts/elf.js";
+import { NotElfError, parseElfLinkage, type ElfLinkage } from "./elf.js";
 
 /**
  * What kmem code a Go binary carries, read from its pclntab (file and function
