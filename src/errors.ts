@@ -33,6 +33,11 @@ export class InterruptedError extends Error {
   }
 }
 
+/** Stops a run the user interrupted, as the one error the top level reports with exit 130. */
+export function throwIfInterrupted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new InterruptedError(String(signal.reason ?? "signal"));
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

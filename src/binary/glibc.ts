@@ -12,6 +12,13 @@ export interface GlibcVerdict {
   tooNew: string[];
 }
 
+/** The verdict as one phrase, for build errors and verify alike. */
+export function describeGlibc(v: GlibcVerdict, target: string): string {
+  if (!v.ok) return `needs ${v.tooNew.slice(0, 3).join(", ")}, newer than the target glibc ${target}`;
+  if (v.linkage === "static") return "static: starts on any glibc";
+  return `dynamic, needs glibc ${v.maxGlibc ?? "(none versioned)"}: starts on ${target}`;
+}
+
 const asSemver = (v: string) => semver.coerce(v)?.version ?? "0.0.0";
 
 /** Will this binary start on a node whose glibc is `target`? Static binaries always do. */

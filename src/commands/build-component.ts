@@ -1,15 +1,15 @@
 import type { Command } from "commander";
 import { buildComponent } from "../orchestrator/build-one.js";
 import { connectDocker } from "../docker/engine.js";
-import { renderMode } from "../pipeline/run.js";
+import { renderMode } from "../pipeline/render.js";
 import type { Component } from "../recipes/schema.js";
-import { buildOptions, sharedBuildSettings, type BuildFlags } from "./options.js";
+import { buildCommandOptions, sharedBuildSettings, type BuildFlags } from "./options.js";
 import type { CommandRuntime } from "./runtime.js";
 
 /** `nokmem-build runc [VERSION]` (and, with the kubelet recipes, `kubelet VERSION`). */
 export function registerBuildCommand(program: Command, component: Component, description: string, rt: CommandRuntime): void {
   const cmd = program.command(`${component} [version]`).description(description);
-  buildOptions().forEach((o) => cmd.addOption(o));
+  buildCommandOptions().forEach((o) => cmd.addOption(o));
   cmd.action(async (version: string | undefined, flags: BuildFlags) => {
     const result = await buildComponent(
       {

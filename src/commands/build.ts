@@ -1,11 +1,13 @@
 import path from "node:path";
 import { Option, type Command } from "commander";
 import { ReportedFailure, UsageError } from "../errors.js";
-import { buildMany, parseTarget, publishedTargets, type PerComponent } from "../orchestrator/build-many.js";
+import { ENV } from "../env.js";
+import { buildMany, parseTarget, type PerComponent } from "../orchestrator/build-many.js";
 import { connectDocker } from "../docker/engine.js";
-import { renderMode } from "../pipeline/run.js";
+import { renderMode } from "../pipeline/render.js";
+import { publishedTargets } from "../recipes/lookup.js";
 import { COMPONENTS } from "../recipes/load.js";
-import { buildOptions, sharedBuildSettings, type BuildFlags } from "./options.js";
+import { buildCommandOptions, sharedBuildSettings, type BuildFlags } from "./options.js";
 import type { CommandRuntime } from "./runtime.js";
 
 /** `--source URL` for every component, or `--source runc=URL --source kubelet=URL`. */
@@ -29,7 +31,7 @@ export function registerBuildManyCommand(program: Command, rt: CommandRuntime): 
     .command("build")
     .description("build several targets (runc@v1.0.0-rc9 kubelet@v1.18.6 …) or --all the recipes publish, --jobs at a time")
     .argument("[targets...]", "COMPONENT@VERSION");
-  for (const o of buildOptions()) {
+  for (const o of buildCommandOptions()) {
     // Per-component forms of --source and --go-image; the rest as for a single build.
     if (o.long === "--source") cmd.addOption(new Option("--source <[component=]url>", o.description).argParser(perComponent("--source")));
     else if (o.long === "--go-image") cmd.addOption(new Option("--go-image <[component=]image>", o.description).argParser(perComponent("--go-image")));
@@ -42,7 +44,7 @@ export function registerBuildManyCommand(program: Command, rt: CommandRuntime): 
     .action(async (names: string[], flags: Omit<BuildFlags, "source" | "goImage"> & { source?: PerComponent; goImage?: PerComponent; all?: boolean; jobs: number; force?: boolean }) => {
       if (Boolean(flags.all) === names.length > 0) throw new UsageError("build: name targets (COMPONENT@VERSION …) or --all, not both and not neither");
       const targets = flags.all ? await publishedTargets() : names.map(parseTarget);
-      const goImageEnv = process.env.NOKMEM_BUILD_GO_IMAGE;
+      const goImageEnv = process.env[ENV.goImage];
       const outcomes = await buildMany(
         targets,
         {

@@ -2,6 +2,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import { ReportedFailure } from "../errors.js";
 import { diagnose } from "../host/doctor.js";
+import { jsonOption } from "./options.js";
 import type { CommandRuntime } from "./runtime.js";
 
 const MARK = { ok: "ok  ", risk: "RISK", info: "info" } as const;
@@ -11,7 +12,7 @@ export function registerDoctorCommand(program: Command, rt: CommandRuntime): voi
     .command("doctor")
     .description("diagnose a node: kernel, memory cgroup leak, kmem under kubepods, the runc and kubelet it runs (exit 0 healthy, 1 at risk or leaking)")
     .option("--root <dir>", "the node's root (for a mounted node image)", "/")
-    .option("--json", "print one JSON object with the report")
+    .addOption(jsonOption("the report"))
     .action(async (flags: { root: string; json?: boolean }) => {
       const report = await diagnose(path.resolve(flags.root));
       if (flags.json) rt.printJson(report);

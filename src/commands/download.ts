@@ -1,9 +1,12 @@
 import path from "node:path";
 import { Argument, Option, type Command } from "commander";
 import { fetchVerified } from "../download/fetch-verified.js";
-import { ARCHES, DEFAULT_REPO, REPO_ENV, githubDownloadBase, parseBaseUrl, parseRepo, releaseFiles, type Arch } from "../download/release-urls.js";
-import { COMPONENTS, loadRecipeBook, recipeFile } from "../recipes/load.js";
-import { resolveRecipe } from "../recipes/resolve.js";
+import { ENV } from "../env.js";
+import { DEFAULT_REPO, githubDownloadBase, parseBaseUrl, parseRepo, releaseFiles } from "../download/release-urls.js";
+import { COMPONENTS } from "../recipes/load.js";
+import { lookupRecipe } from "../recipes/lookup.js";
+import { ARCHES, type Arch } from "../release/names.js";
+import { jsonOption } from "./options.js";
 import type { Component } from "../recipes/schema.js";
 import type { CommandRuntime } from "./runtime.js";
 
@@ -22,14 +25,14 @@ export function registerDownloadCommand(program: Command, rt: CommandRuntime): v
     .description("download a published nokmem binary from its GitHub release, keeping it only if its sha256 matches the release's")
     .addArgument(new Argument("<component>", "what to download").choices(COMPONENTS))
     .addArgument(new Argument("<version>", "upstream release tag, such as v1.0.0-rc9"))
-    .addOption(new Option("--repo <owner/repo>", "GitHub repository that publishes the releases").default(DEFAULT_REPO).env(REPO_ENV).argParser(parseRepo))
+    .addOption(new Option("--repo <owner/repo>", "GitHub repository that publishes the releases").default(DEFAULT_REPO).env(ENV.repo).argParser(parseRepo))
     .addOption(new Option("--base-url <url>", `mirror to download from instead of ${githubDownloadBase("OWNER/REPO")}`).argParser(parseBaseUrl))
     .addOption(new Option("--arch <arch>", "architecture of the binary").choices(ARCHES).default("amd64"))
     .addOption(new Option("--out <dir>", "output directory").default("."))
-    .addOption(new Option("--json", "print one JSON object with the result instead of progress"))
+    .addOption(jsonOption())
     .action(async (component: Component, version: string, flags: DownloadFlags) => {
       // The recipes word malformed and refused versions (exit 2) before any request is made.
-      const { tag } = resolveRecipe(await loadRecipeBook(recipeFile(component)), version, { allowUnpinned: true });
+      const { tag } = await lookupRecipe(component, version, { allowUnpinned: true });
       const release = releaseFiles({ component, version: tag, arch: flags.arch }, flags.baseUrl ?? githubDownloadBase(flags.repo));
       const result = await fetchVerified({
         release,

@@ -1,10 +1,9 @@
 import path from "node:path";
 import { Option, type Command } from "commander";
-import { DEFAULT_TARGET_GLIBC } from "../binary/glibc.js";
 import { UsageError } from "../errors.js";
 import { installBinary, rollbackBinary, type InstallResult } from "../host/install.js";
 import type { Component } from "../recipes/schema.js";
-import { parseGlibc } from "./options.js";
+import { targetGlibcOption, jsonOption } from "./options.js";
 import type { CommandRuntime } from "./runtime.js";
 
 interface InstallFlags {
@@ -40,8 +39,8 @@ export function registerInstallCommand(program: Command, rt: CommandRuntime): vo
     .option("--restart", "restart the services that use it (default when --root is /)")
     .option("--no-restart", "do not restart services")
     .option("--rollback", "restore the newest backup instead of installing")
-    .addOption(new Option("--target-glibc <version>", "oldest glibc the binary must start on").default(DEFAULT_TARGET_GLIBC).argParser(parseGlibc))
-    .option("--json", "print one JSON object with the result")
+    .addOption(targetGlibcOption())
+    .addOption(jsonOption())
     .action(async (file: string | undefined, flags: InstallFlags) => {
       if (!flags.rollback && !file) throw new UsageError("install: FILE is required (or --rollback)");
       if (flags.rollback && file) throw new UsageError("install --rollback takes no FILE: it restores the newest backup");

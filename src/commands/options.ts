@@ -3,7 +3,7 @@ import path from "node:path";
 import { Option } from "commander";
 import { UsageError } from "../errors.js";
 import { DEFAULT_TARGET_GLIBC } from "../binary/glibc.js";
-import { GO_IMAGE_ENV } from "../toolchain/builder.js";
+import { ENV } from "../env.js";
 
 export function defaultCacheDir(): string {
   return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "nokmem-build");
@@ -30,18 +30,24 @@ export function parseGlibc(value: string): string {
   return value;
 }
 
-/** The options every build command shares. */
-export const buildOptions = () => [
+/** --target-glibc, as build, verify and install take it. */
+export const targetGlibcOption = () =>
+  new Option("--target-glibc <version>", "oldest glibc the binary must start on").default(DEFAULT_TARGET_GLIBC).argParser(parseGlibc);
+
+export const jsonOption = (what = "the result") => new Option("--json", `print one JSON object with ${what} (or the error) instead of progress`);
+
+/** The flags every build command shares (the API's BuildOptions are made from them by sharedBuildSettings). */
+export const buildCommandOptions = () => [
   new Option("--source <url-or-path>", "clone from this URL or local repository instead of upstream (mirror, air-gapped copy)"),
   new Option("--allow-unpinned", "build even when the tag is not at the recipe's pinned commit (recorded loudly in the manifest)"),
-  new Option("--go-image <image>", "base Go image instead of the recipe's (e.g. the one `toolchain bootstrap` prints)").env(GO_IMAGE_ENV),
+  new Option("--go-image <image>", "base Go image instead of the recipe's (e.g. the one `toolchain bootstrap` prints)").env(ENV.goImage),
   new Option("--out <dir>", "output directory").default("./dist"),
-  new Option("--cache-dir <dir>", "where sources and failed-build logs are kept").default(defaultCacheDir()).env("NOKMEM_BUILD_CACHE_DIR"),
-  new Option("--target-glibc <version>", "oldest glibc the binary must start on").default(DEFAULT_TARGET_GLIBC).argParser(parseGlibc),
+  new Option("--cache-dir <dir>", "where sources and failed-build logs are kept").default(defaultCacheDir()).env(ENV.cacheDir),
+  targetGlibcOption(),
   new Option("--link <mode>", "static, or dynamic (upstream's cgo linking, checked against --target-glibc)").choices(["static", "dynamic"]).default("static"),
   new Option("--memory <size>", "memory limit of the build container, e.g. 8g").argParser(parseMemory),
   new Option("--cpus <n>", "CPU limit of the build container, e.g. 2").argParser(parseCpus),
-  new Option("--json", "print one JSON object with the result instead of progress"),
+  jsonOption(),
 ];
 
 export interface BuildFlags {

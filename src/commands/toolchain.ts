@@ -1,7 +1,9 @@
 import { Option, type Command } from "commander";
+import { ENV } from "../env.js";
 import { connectDocker } from "../docker/engine.js";
 import { runLabels } from "../docker/labels.js";
 import { bootstrapGoImage } from "../toolchain/bootstrap.js";
+import { jsonOption } from "./options.js";
 import type { CommandRuntime } from "./runtime.js";
 
 export function registerToolchainCommand(program: Command, rt: CommandRuntime): void {
@@ -10,9 +12,9 @@ export function registerToolchainCommand(program: Command, rt: CommandRuntime): 
     .command("bootstrap")
     .description("make a Go base image from Debian packages (no container registry needed) and print its reference")
     .option("--suite <suite>", "Debian suite: bookworm (Go 1.19) or bullseye (Go 1.15)", "bookworm")
-    .addOption(new Option("--mirror <url>", "Debian mirror (default: the one this machine's apt uses)").env("NOKMEM_BUILD_DEBIAN_MIRROR"))
+    .addOption(new Option("--mirror <url>", "Debian mirror (default: the one this machine's apt uses)").env(ENV.debianMirror))
     .option("--force", "rebuild the image even when it exists")
-    .option("--json", "print one JSON object with the result")
+    .addOption(jsonOption())
     .action(async (flags: { suite: string; mirror?: string; force?: boolean; json?: boolean }) => {
       const docker = connectDocker();
       await docker.ping();

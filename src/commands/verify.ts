@@ -1,8 +1,7 @@
-import { Option, type Command } from "commander";
-import { DEFAULT_TARGET_GLIBC } from "../binary/glibc.js";
+import type { Command } from "commander";
 import { ReportedFailure } from "../errors.js";
 import { verifyBinary, type VerifyResult } from "../verify/verify.js";
-import { parseGlibc } from "./options.js";
+import { targetGlibcOption, jsonOption } from "./options.js";
 import type { CommandRuntime } from "./runtime.js";
 
 export function printVerdicts(results: VerifyResult[], rt: CommandRuntime): void {
@@ -17,9 +16,9 @@ export function registerVerifyCommand(program: Command, rt: CommandRuntime): voi
     .command("verify")
     .description("tell, for each binary, whether kmem accounting is off, with the evidence (exit 0 all off, 1 a check failed, 2 usage or not a Go binary)")
     .argument("<file...>", "runc or kubelet binaries")
-    .addOption(new Option("--target-glibc <version>", "oldest glibc the binary must start on").default(DEFAULT_TARGET_GLIBC).argParser(parseGlibc))
+    .addOption(targetGlibcOption())
     .option("--runtime", "also start a throwaway container with each runc (root, cgroup v1, strace) and watch for kmem writes")
-    .option("--json", "print one JSON object with the results")
+    .addOption(jsonOption("the results"))
     .action(async (files: string[], flags: { targetGlibc: string; runtime?: boolean; json?: boolean }) => {
       const results: VerifyResult[] = [];
       for (const file of files) results.push(await verifyBinary(file, { targetGlibc: flags.targetGlibc, runtime: Boolean(flags.runtime) }));

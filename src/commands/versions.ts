@@ -1,7 +1,5 @@
 import type { Command } from "commander";
-import { publishedTargets } from "../orchestrator/build-many.js";
-import { COMPONENTS, loadRecipeBook, recipeFile } from "../recipes/load.js";
-import { resolveRecipe } from "../recipes/resolve.js";
+import { allRecipes, lookupRecipe, publishedTargets } from "../recipes/lookup.js";
 import { versionsTable } from "../recipes/table.js";
 import { SUITES, type Suite } from "../toolchain/bootstrap.js";
 import type { CommandRuntime } from "./runtime.js";
@@ -19,12 +17,12 @@ export function registerVersionsCommand(program: Command, rt: CommandRuntime): v
     .option("--published", "print the versions the release workflow builds, with the bootstrap suite each needs, as JSON")
     .action(async (flags: { published?: boolean }) => {
       if (!flags.published) {
-        rt.print(versionsTable(await Promise.all(COMPONENTS.map((c) => loadRecipeBook(recipeFile(c))))));
+        rt.print(versionsTable(await allRecipes()));
         return;
       }
       const matrix = [];
       for (const t of await publishedTargets()) {
-        const { recipe } = resolveRecipe(await loadRecipeBook(recipeFile(t.component)), t.version, { allowUnpinned: true });
+        const { recipe } = await lookupRecipe(t.component, t.version, { allowUnpinned: true });
         matrix.push({ ...t, suite: suiteFor(recipe.maxGo?.version) });
       }
       rt.print(JSON.stringify(matrix));

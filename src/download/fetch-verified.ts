@@ -1,8 +1,9 @@
-import { createHash, randomBytes, type Hash } from "node:crypto";
-import { mkdir, open, rename, rm, writeFile, type FileHandle } from "node:fs/promises";
+import { createHash, type Hash } from "node:crypto";
+import { mkdir, open, rename, rm, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { UserError, errorMessage } from "../errors.js";
+import { tempBeside, writeFileAtomically } from "../fs/atomic.js";
 import { parseSums, sumLine } from "../release/checksums.js";
 import type { ReleaseFiles } from "./release-urls.js";
 
@@ -55,8 +56,8 @@ export async function fetchVerified(req: VerifiedDownloadRequest): Promise<Verif
     }
     const file = path.join(req.outDir, release.asset);
     await part.keepAs(file);
-    await writeAtomic(`${file}.sha256`, sumLine(sha256, release.asset));
-    await writeAtomic(`${file}.json`, expected.manifest);
+    await writeFileAtomically(`${file}.sha256`, sumLine(sha256, release.asset));
+    await writeFileAtomically(`${file}.json`, expected.manifest);
     return { path: file, sha256, url: release.assetUrl, attempts };
   } finally {
     await part.discard();
@@ -213,19 +214,6 @@ async function withRetries<T>(req: VerifiedDownloadRequest, url: string, run: ()
   }
 }
 
-/** A dot-file beside `file`, so readers listing the directory skip it, and unique per run. */
-const tempBeside = (file: string) => path.join(path.dirname(file), `.${path.basename(file)}.part-${randomBytes(4).toString("hex")}`);
-
-async function writeAtomic(file: string, data: string): Promise<void> {
-  const tmp = tempBeside(file);
-  try {
-    await writeFile(tmp, data, { flag: "wx" });
-    await rename(tmp, file);
-  } finally {
-    await rm(tmp, { force: true });
-  }
-}
-
 /** The temporary file a download grows in, with the hash of exactly the bytes it holds. */
 class PartFile {
   hash: Hash = createHash("sha256");
@@ -239,7 +227,7 @@ class PartFile {
   ) {}
 
   static async create(dir: string, asset: string): Promise<PartFile> {
-    const file = tempBeside(path.join(dir, asset));
+    const file = tempBeside(path.join(dir, asset), "part");
     // Append mode: every write lands at the end, also after restart() truncates.
     return new PartFile(file, await open(file, "ax", 0o600));
   }

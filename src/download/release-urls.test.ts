@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../errors.js";
-import { DEFAULT_REPO, assetName, githubDownloadBase, parseBaseUrl, parseRepo, releaseFiles, releaseTag } from "./release-urls.js";
+import { assetName, releaseTag } from "../release/names.js";
+import { DEFAULT_REPO, githubDownloadBase, parseBaseUrl, parseRepo, releaseFiles } from "./release-urls.js";
 
 const rc9 = { component: "runc", version: "v1.0.0-rc9", arch: "amd64" } as const;
 const kubelet = { component: "kubelet", version: "v1.18.6", arch: "arm64" } as const;

@@ -1,20 +1,9 @@
 import { UsageError } from "../errors.js";
 import { SUMS_FILE } from "../release/checksums.js";
-import type { Component } from "../recipes/schema.js";
+import { assetName, releaseTag, type ReleaseAsset } from "../release/names.js";
 
-/** Placeholder until the project's release repository is settled (see README); --repo or NOKMEM_BUILD_REPO override it. */
+/** Placeholder until the project's release repository is settled (see README); --repo or the environment (ENV.repo) override it. */
 export const DEFAULT_REPO = "nokmem-build/nokmem-build";
-export const REPO_ENV = "NOKMEM_BUILD_REPO";
-
-export const ARCHES = ["amd64", "arm64"] as const;
-export type Arch = (typeof ARCHES)[number];
-
-export interface ReleaseAsset {
-  component: Component;
-  /** The upstream tag, with its `v`: `v1.0.0-rc9`. */
-  version: string;
-  arch: Arch;
-}
 
 /** Every file of one release that a download reads, with the names it is saved under. */
 export interface ReleaseFiles extends ReleaseAsset {
@@ -25,12 +14,6 @@ export interface ReleaseFiles extends ReleaseAsset {
   manifestUrl: string;
   sumsUrl: string;
 }
-
-/** The file name a build writes: `runc-v1.0.0-rc9-nokmem-linux-amd64`. */
-export const assetName = ({ component, version, arch }: ReleaseAsset) => `${component}-${version}-nokmem-linux-${arch}`;
-
-/** One release per asset, so each tag names exactly one binary. */
-export const releaseTag = ({ component, version }: ReleaseAsset) => `${component}-${version}-nokmem`;
 
 /** The prefix GitHub serves release files under; a mirror replaces it with --base-url. */
 export const githubDownloadBase = (repo: string) => `https://github.com/${repo}/releases/download`;

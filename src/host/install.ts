@@ -1,5 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { chmod, chown, copyFile, readdir, rename, rm, stat } from "node:fs/promises";
+import { chmod, chown, copyFile, readdir, rename, stat } from "node:fs/promises";
+import { replaceAtomically } from "../fs/atomic.js";
 import path from "node:path";
 import { UsageError, UserError } from "../errors.js";
 import type { Component } from "../recipes/schema.js";
@@ -47,16 +47,16 @@ async function locateTarget(opts: InstallOptions): Promise<{ target: string; war
 }
 
 /** Places `src` at `dest` in one rename, with the mode and owner `like` has. */
-async function replaceAtomically(src: string, dest: string, like: { mode: number; uid: number; gid: number }): Promise<void> {
-  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.nokmem-new-${randomBytes(4).toString("hex")}`);
-  try {
-    await copyFile(src, tmp);
-    await chmod(tmp, like.mode & 0o7777);
-    await chown(tmp, like.uid, like.gid);
-    await rename(tmp, dest);
-  } finally {
-    await rm(tmp, { force: true });
-  }
+async function swapIn(src: string, dest: string, like: { mode: number; uid: number; gid: number }): Promise<void> {
+  await replaceAtomically(
+    dest,
+    async (tmp) => {
+      await copyFile(src, tmp);
+      await chmod(tmp, like.mode & 0o7777);
+      await chown(tmp, like.uid, like.gid);
+    },
+    "nokmem-new",
+  );
 }
 
 const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
@@ -101,7 +101,7 @@ export async function installBinary(file: string, opts: InstallOptions): Promise
     await copyFile(target, backup);
     await chmod(backup, current.mode & 0o7777);
     await chown(backup, current.uid, current.gid);
-    await replaceAtomically(file, target, current);
+    await swapIn(file, target, current);
   }
   const services = await restartOrAdvise(opts);
   return {

@@ -1,17 +1,10 @@
-import { Listr } from "listr2";
 import { UsageError, UserError, errorMessage } from "../errors.js";
-import type { DockerEngine } from "../docker/engine.js";
 import type { BuildOptions } from "../pipeline/context.js";
-import type { RenderMode } from "../pipeline/run.js";
-import { COMPONENTS, loadRecipeBook, publishedTags, recipeFile } from "../recipes/load.js";
-import { resolveRecipe } from "../recipes/resolve.js";
+import { taskList } from "../pipeline/render.js";
+import { COMPONENTS } from "../recipes/load.js";
+import { lookupRecipe, type Target } from "../recipes/lookup.js";
 import type { Component } from "../recipes/schema.js";
-import { buildComponent } from "./build-one.js";
-
-export interface Target {
-  component: Component;
-  version: string;
-}
+import { buildComponent, type BuildDeps } from "./build-one.js";
 
 export type TargetOutcome =
   | { target: string; status: "built" | "cached"; asset: string; sha256: string }
@@ -28,15 +21,6 @@ export function parseTarget(text: string): Target {
   return { component: component as Component, version };
 }
 
-/** Every version the recipes publish, for the release matrix and `build --all`. */
-export async function publishedTargets(): Promise<Target[]> {
-  const targets: Target[] = [];
-  for (const component of COMPONENTS) {
-    for (const version of publishedTags(await loadRecipeBook(recipeFile(component)))) targets.push({ component, version });
-  }
-  return targets;
-}
-
 /** Per-component settings (--source runc=URL, --go-image kubelet=IMAGE), or one value for all. */
 export type PerComponent = Partial<Record<Component, string>> & { all?: string };
 
@@ -51,36 +35,31 @@ export interface ManyOptions extends Omit<BuildOptions, "component" | "version" 
  * A target that is refused or fails is reported as such; the others go on and
  * their artifacts stay.
  */
-export async function buildMany(targets: Target[], opts: ManyOptions, deps: { docker: DockerEngine; signal: AbortSignal; mode: RenderMode }) {
+export async function buildMany(targets: Target[], opts: ManyOptions, deps: BuildDeps): Promise<TargetOutcome[]> {
   const outcomes: TargetOutcome[] = [];
-  const tasks = new Listr(
+  const tasks = taskList(
     targets.map((t) => ({
       title: targetName(t),
-      task: async (_: unknown, task: { title: string }) => {
+      task: async (_, task) => {
         const outcome = await buildOne(t, opts, deps);
         outcomes.push(outcome);
         task.title = `${targetName(t)}: ${outcome.status}`;
         if ("reason" in outcome) throw new Error(outcome.reason);
       },
     })),
-    {
-      concurrent: opts.jobs,
-      exitOnError: false,
-      registerSignalListeners: false,
-      renderer: deps.mode === "tty" ? "default" : deps.mode === "plain" ? "simple" : "silent",
-      collectErrors: false,
-    } as never,
+    deps.mode,
+    { concurrent: opts.jobs, exitOnError: false },
   );
   await tasks.run().catch(() => undefined);
   const order = targets.map(targetName);
   return outcomes.sort((a, b) => order.indexOf(a.target) - order.indexOf(b.target));
 }
 
-async function buildOne(t: Target, opts: ManyOptions, deps: { docker: DockerEngine; signal: AbortSignal }): Promise<TargetOutcome> {
+async function buildOne(t: Target, opts: ManyOptions, deps: BuildDeps): Promise<TargetOutcome> {
   const target = targetName(t);
   try {
     // Refusals come from the recipes before any work, as for a single build.
-    resolveRecipe(await loadRecipeBook(recipeFile(t.component)), t.version, { allowUnpinned: opts.allowUnpinned });
+    await lookupRecipe(t.component, t.version, { allowUnpinned: opts.allowUnpinned });
   } catch (err) {
     return { target, status: "refused", reason: errorMessage(err) };
   }

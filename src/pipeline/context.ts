@@ -6,6 +6,7 @@ import type { ResolvedRecipe } from "../recipes/resolve.js";
 import type { Component } from "../recipes/schema.js";
 import type { SourceResult } from "../source/fetch.js";
 import type { Toolchain } from "../toolchain/builder.js";
+import type { Arch } from "../release/names.js";
 import type { BuildLog } from "./build-log.js";
 import type { Linkage } from "../recipes/build-plan.js";
 
@@ -62,9 +63,12 @@ export interface BuildContext {
   log: BuildLog;
   warnings: string[];
   artifacts: ArtifactList;
-  arch?: string;
-  asset?: string;
+  /** Set by the steps, in order; read them with need(). */
   recipe?: ResolvedRecipe;
+  arch?: Arch;
+  asset?: string;
+  /** A previous build in outDir that still checks out: the run ends with it. */
+  reused?: BuildManifest;
   source?: SourceResult;
   patch?: SourcePatch;
   toolchain?: Toolchain;
@@ -74,8 +78,11 @@ export interface BuildContext {
   published?: string[];
 }
 
-/** A step's outcome: done, or skipped for a reason that is shown (e.g. "cached: …"). */
-export type StepOutcome = void | { skipped: string };
+/**
+ * A step's outcome: ran; skipped for a reason that is shown (the run goes on);
+ * or done, with a reason that is shown, which ends the run (a reuse of earlier artifacts).
+ */
+export type StepOutcome = void | { skipped: string } | { done: string };
 
 export interface Step {
   /** An "-ing" phrase: the progress line. */

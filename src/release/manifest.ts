@@ -1,74 +1,64 @@
-import type { BuildContext } from "../pipeline/context.js";
-import { need } from "../pipeline/context.js";
-import { TOOL_VERSION } from "../tool-version.js";
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
 
-export interface BuildManifest {
-  schemaVersion: 1;
-  component: string;
-  version: string;
-  asset: string;
-  arch: string;
-  upstream: { url: string; source: string; commit: string; pinnedCommit: string | null; pinned: boolean };
-  recipe: { id: string; layout: string; range: string; method: string };
-  patch: { file: string; stubbed: string[]; removedImports: string[]; sha256: string } | null;
-  build: { command: string; buildTags: string[]; makeVars: Record<string, string>; env: Record<string, string>; network: "none" };
-  toolchain: { goImage: string; builderImage: string; builderImageId: string; goVersion: string; recipeGo: string; engine: string };
-  binary: { sha256: string; size: number; linkage: string; maxGlibc: string | null; targetGlibc: string; versionOutput: string };
-  tool: { name: "nokmem-build"; version: string };
-  builtAt: string;
-  durationSeconds: number;
-  warnings: string[];
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+
+/**
+ * The build manifest `<asset>.json`: what was built, from what, with what.
+ * One schema for the writer (the publish step) and every reader (reuse,
+ * verify, download), so a reader never guesses at a field.
+ */
+export const manifestSchema = z.object({
+  schemaVersion: z.literal(1),
+  component: z.enum(["runc", "kubelet"]),
+  version: z.string(),
+  asset: z.string(),
+  arch: z.string(),
+  upstream: z.object({ url: z.string(), source: z.string(), commit: z.string(), pinnedCommit: z.string().nullable(), pinned: z.boolean() }),
+  recipe: z.object({ id: z.string(), layout: z.string(), range: z.string(), method: z.enum(["build-tag", "source-patch"]) }),
+  patch: z.object({ file: z.string(), stubbed: z.array(z.string()), removedImports: z.array(z.string()), sha256 }).nullable(),
+  build: z.object({
+    command: z.string(),
+    buildTags: z.array(z.string()),
+    makeVars: z.record(z.string(), z.string()),
+    env: z.record(z.string(), z.string()),
+    network: z.literal("none"),
+  }),
+  toolchain: z.object({
+    goImage: z.string(),
+    builderImage: z.string(),
+    builderImageId: z.string(),
+    goVersion: z.string(),
+    recipeGo: z.string(),
+    engine: z.string(),
+  }),
+  binary: z.object({
+    sha256,
+    size: z.number().int().nonnegative(),
+    linkage: z.enum(["static", "dynamic"]),
+    maxGlibc: z.string().nullable(),
+    targetGlibc: z.string(),
+    versionOutput: z.string(),
+  }),
+  tool: z.object({ name: z.literal("nokmem-build"), version: z.string() }),
+  builtAt: z.string(),
+  durationSeconds: z.number(),
+  warnings: z.array(z.string()),
+});
+
+export type BuildManifest = z.infer<typeof manifestSchema>;
+
+/** The manifest in `text`, or undefined when it is not one (unreadable JSON, missing or mistyped fields). */
+export function parseManifest(text: string): BuildManifest | undefined {
+  try {
+    const parsed = manifestSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
-/** Build tags as the Makefile receives them: BUILDTAGS (runc) or -tags= in GOFLAGS (kubelet). */
-function buildTags(vars: Record<string, string>): string[] {
-  const fromGoflags = vars.GOFLAGS?.match(/-tags[= ]([^\s]+)/)?.[1]?.split(",") ?? [];
-  return [...(vars.BUILDTAGS ?? "").split(/\s+/), ...fromGoflags].filter(Boolean);
-}
-
-export function buildManifest(ctx: BuildContext, sha256: string, size: number): BuildManifest {
-  const { recipe, tag, upstream, pinnedCommit, component } = need(ctx, "recipe");
-  const source = need(ctx, "source");
-  const toolchain = need(ctx, "toolchain");
-  const binary = need(ctx, "binary");
-  const linkage = need(ctx, "linkage");
-  return {
-    schemaVersion: 1,
-    component,
-    version: tag,
-    asset: need(ctx, "asset"),
-    arch: need(ctx, "arch"),
-    upstream: { url: upstream, source: source.source, commit: source.commit, pinnedCommit: pinnedCommit ?? null, pinned: source.pinned },
-    recipe: { id: recipe.id, layout: recipe.layout, range: recipe.range, method: recipe.method },
-    patch: ctx.patch
-      ? { file: ctx.patch.file, stubbed: ctx.patch.stubbed, removedImports: ctx.patch.removedImports, sha256: ctx.patch.sha256 }
-      : null,
-    build: {
-      command: binary.command,
-      buildTags: buildTags(recipe.make.vars),
-      makeVars: recipe.make.vars,
-      env: binary.env,
-      network: "none",
-    },
-    toolchain: {
-      goImage: toolchain.goImage,
-      builderImage: toolchain.builderImage,
-      builderImageId: toolchain.builderImageId,
-      goVersion: toolchain.goVersion,
-      recipeGo: recipe.go,
-      engine: ctx.docker.endpoint,
-    },
-    binary: {
-      sha256,
-      size,
-      linkage: linkage.linkage,
-      maxGlibc: linkage.maxGlibc ?? null,
-      targetGlibc: ctx.options.targetGlibc,
-      versionOutput: binary.versionOutput,
-    },
-    tool: { name: "nokmem-build", version: TOOL_VERSION },
-    builtAt: new Date().toISOString(),
-    durationSeconds: Math.round((Date.now() - ctx.startedAt.getTime()) / 100) / 10,
-    warnings: ctx.warnings,
-  };
+/** The manifest beside a binary (`<file>.json`), if there is a valid one. */
+export async function readManifestBeside(file: string): Promise<BuildManifest | undefined> {
+  return readFile(`${file}.json`, "utf8").then(parseManifest, () => undefined);
 }

@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Artifact } from "./artifact-list.js";
+import { tempBeside } from "../fs/atomic.js";
 import { SUMS_FILE, mergeSums, sha256File } from "./checksums.js";
 
 /**
@@ -20,25 +20,24 @@ export function publishArtifacts(outDir: string, artifacts: readonly Artifact[])
 
 async function publishNow(outDir: string, artifacts: readonly Artifact[]): Promise<string[]> {
   await mkdir(outDir, { recursive: true });
-  const suffix = `.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
   const sums = new Map<string, string>();
-  const temps: string[] = [];
+  const temps = new Map<string, string>();
   try {
     for (const a of artifacts) {
-      const tmp = path.join(outDir, `.${a.name}${suffix}`);
-      temps.push(tmp);
+      const tmp = tempBeside(path.join(outDir, a.name));
+      temps.set(a.name, tmp);
       await copyFile(a.path, tmp);
       sums.set(a.name, await sha256File(tmp));
     }
     const existing = await readFile(path.join(outDir, SUMS_FILE), "utf8").catch(() => "");
-    const sumsTmp = path.join(outDir, `.${SUMS_FILE}${suffix}`);
-    temps.push(sumsTmp);
+    const sumsTmp = tempBeside(path.join(outDir, SUMS_FILE));
+    temps.set(SUMS_FILE, sumsTmp);
     await writeFile(sumsTmp, mergeSums(existing, sums));
     // Everything is staged beside its final name: the renames below cannot fail halfway for lack of space.
-    for (const a of artifacts) await rename(path.join(outDir, `.${a.name}${suffix}`), path.join(outDir, a.name));
+    for (const a of artifacts) await rename(temps.get(a.name)!, path.join(outDir, a.name));
     await rename(sumsTmp, path.join(outDir, SUMS_FILE));
   } finally {
-    await Promise.all(temps.map((t) => rm(t, { force: true })));
+    await Promise.all([...temps.values()].map((t) => rm(t, { force: true })));
   }
   return [...artifacts.map((a) => a.name), SUMS_FILE];
 }

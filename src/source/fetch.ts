@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
+import { replaceAtomically } from "../fs/atomic.js";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { simpleGit, type SimpleGit } from "simple-git";
@@ -102,8 +103,7 @@ export async function fetchSource(req: SourceRequest): Promise<SourceResult> {
 
 async function clone(url: string, req: SourceRequest, dir: string): Promise<void> {
   await mkdir(path.dirname(dir), { recursive: true });
-  const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-  try {
+  await replaceAtomically(dir, async (tmp) => {
     try {
       await git(undefined, req.signal).clone(url, tmp, [
         "--depth=1",
@@ -121,11 +121,9 @@ async function clone(url: string, req: SourceRequest, dir: string): Promise<void
       }
       throw new UserError(`cannot clone ${req.component} ${req.tag} from ${req.source}: ${firstLine(err)}`);
     }
+    // A stale checkout (dirty, or at a moved tag) gives way to the fresh clone.
     await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
+  });
 }
 
 function firstLine(err: unknown): string {

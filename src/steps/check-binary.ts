@@ -1,6 +1,6 @@
 import { UserError } from "../errors.js";
 import { readElfLinkage } from "../binary/elf.js";
-import { checkGlibc } from "../binary/glibc.js";
+import { checkGlibc, describeGlibc } from "../binary/glibc.js";
 import { need, type Step } from "../pipeline/context.js";
 import { fillTemplate } from "../recipes/template.js";
 
@@ -16,8 +16,7 @@ export const checkBinaryStep: Step = {
     ctx.linkage = verdict;
     if (!verdict.ok) {
       throw new UserError(
-        `the binary needs ${verdict.tooNew.slice(0, 3).join(", ")}, newer than the target glibc ${ctx.options.targetGlibc}: ` +
-          "build it static, or use a toolchain base with an older glibc (--go-image)",
+        `the binary ${describeGlibc(verdict, ctx.options.targetGlibc)}: build it static, or use a toolchain base with an older glibc (--go-image)`,
       );
     }
 

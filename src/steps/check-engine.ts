@@ -1,8 +1,7 @@
+import { UserError } from "../errors.js";
 import { sweepLeftovers } from "../docker/labels.js";
-import { assetName, type Arch } from "../download/release-urls.js";
 import { need, type Step } from "../pipeline/context.js";
-
-const ARCHES: Record<string, string> = { amd64: "amd64", arm64: "arm64", x86_64: "amd64", aarch64: "arm64" };
+import { ARCHES, assetArch, assetName } from "../release/names.js";
 
 /** The engine must answer before sources are fetched; its architecture names the asset. */
 export const checkEngineStep: Step = {
@@ -10,11 +9,13 @@ export const checkEngineStep: Step = {
   async run(ctx, progress) {
     await ctx.docker.ping();
     const info = await ctx.docker.engineInfo();
-    ctx.arch = ARCHES[info.arch] ?? info.arch;
+    const arch = assetArch(info.arch);
+    if (!arch) throw new UserError(`the Docker engine at ${ctx.docker.endpoint} runs on ${info.arch}: nokmem-build builds for ${ARCHES.join(" and ")} only`);
+    ctx.arch = arch;
     const recipe = need(ctx, "recipe");
-    ctx.asset = assetName({ component: recipe.component, version: recipe.tag, arch: ctx.arch as Arch });
+    ctx.asset = assetName({ component: recipe.component, version: recipe.tag, arch });
     const swept = await sweepLeftovers(ctx.docker);
-    progress(`engine ${info.version} (${info.os}/${ctx.arch}) at ${ctx.docker.endpoint}`);
+    progress(`engine ${info.version} (${info.os}/${arch}) at ${ctx.docker.endpoint}`);
     if (swept) ctx.log.line(`removed ${swept} container(s) left by an interrupted earlier run`);
   },
 };

@@ -1,7 +1,7 @@
 import { readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { UserError } from "../errors.js";
+import { UserError, throwIfInterrupted } from "../errors.js";
 import { runInContainer } from "../docker/run-container.js";
 import { OUT_DIR, planBuild } from "../recipes/build-plan.js";
 import { need, type Step } from "../pipeline/context.js";
@@ -37,7 +37,7 @@ export const compileStep: Step = {
       signal: ctx.signal,
       sink: (_stream, text) => ctx.log.output(text),
     });
-    if (ctx.signal.aborted) return;
+    throwIfInterrupted(ctx.signal);
     if (run.oomKilled || (run.exitCode === 137 && ctx.options.memoryBytes)) {
       const limit = ctx.options.memoryBytes ? `the --memory limit of ${size(ctx.options.memoryBytes)}` : "the memory available to the engine";
       throw new UserError(`the build ran out of memory (compiler killed at ${limit}): raise --memory or free memory on the Docker host`);

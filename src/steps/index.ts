@@ -1,5 +1,7 @@
 import type { Step } from "../pipeline/context.js";
+import { resolveRecipeStep } from "./resolve-recipe.js";
 import { checkEngineStep } from "./check-engine.js";
+import { reusePreviousStep } from "./reuse-previous.js";
 import { fetchSourceStep } from "./fetch-source.js";
 import { patchSourceStep } from "./patch-source.js";
 import { prepareToolchainStep } from "./prepare-toolchain.js";
@@ -7,12 +9,14 @@ import { compileStep } from "./compile.js";
 import { checkBinaryStep } from "./check-binary.js";
 import { writeArtifactsStep } from "./write-artifacts.js";
 
-/** Cheap checks first (the version itself is resolved before any step runs): a missing engine fails before anything is downloaded. */
-export const preflight: readonly Step[] = [
+/** Cheap checks first: a refused version or a missing engine fails before anything is downloaded. */
+const preflightSteps: readonly Step[] = [
+  resolveRecipeStep, // the version picks its recipe, or is refused with the reason
   checkEngineStep, // the engine answers; its architecture names the asset; leftovers swept
+  reusePreviousStep, // `build`: artifacts already in --out that still check out end the run
 ];
 
-export const build: readonly Step[] = [
+const compileSteps: readonly Step[] = [
   fetchSourceStep, // the pinned tag, from the cache or the source
   patchSourceStep, // kubelet before v1.14: stub the vendored kmem functions
   prepareToolchainStep, // Go image + builder image, built once and reused
@@ -20,3 +24,6 @@ export const build: readonly Step[] = [
   checkBinaryStep, // starts on the target glibc; stamped with version and commit
   writeArtifactsStep, // binary, .sha256, .json, .log and SHA256SUMS, atomically
 ];
+
+/** One build, top to bottom. */
+export const buildSteps: readonly Step[] = [...preflightSteps, ...compileSteps];

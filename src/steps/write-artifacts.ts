@@ -1,10 +1,10 @@
 import { chmod, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { InterruptedError } from "../errors.js";
+import { throwIfInterrupted } from "../errors.js";
 import { sha256File, sumLine } from "../release/checksums.js";
-import { buildManifest } from "../release/manifest.js";
 import { publishArtifacts } from "../release/publish.js";
 import { need, type Step } from "../pipeline/context.js";
+import { describeBuild } from "./describe-build.js";
 
 /** Stages checksum and manifest beside the binary, then publishes all of them at once. */
 export const writeArtifactsStep: Step = {
@@ -22,13 +22,13 @@ export const writeArtifactsStep: Step = {
 
     ctx.artifacts.add("binary", binary.path);
     ctx.artifacts.add("checksum", await stage(`${asset}.sha256`, sumLine(sha256, asset)));
-    ctx.manifest = buildManifest(ctx, sha256, size);
+    ctx.manifest = describeBuild(ctx, sha256, size);
     ctx.artifacts.add("manifest", await stage(`${asset}.json`, `${JSON.stringify(ctx.manifest, null, 2)}\n`));
     ctx.log.line(`built ${asset} sha256 ${sha256}`);
     ctx.artifacts.add("log", ctx.log.file, `${asset}.log`);
 
     // Last point where an interrupt leaves the output directory untouched.
-    if (ctx.signal.aborted) throw new InterruptedError(String(ctx.signal.reason ?? "signal"));
+    throwIfInterrupted(ctx.signal);
     ctx.published = await publishArtifacts(ctx.options.outDir, ctx.artifacts.all());
     progress(`${ctx.published.length} files in ${ctx.options.outDir}`);
   },

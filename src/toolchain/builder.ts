@@ -1,3 +1,4 @@
+import { ENV } from "../env.js";
 import { UserError, errorMessage } from "../errors.js";
 import type { DockerEngine } from "../docker/engine.js";
 import { runInContainer } from "../docker/run-container.js";
@@ -12,8 +13,6 @@ export interface Toolchain {
   cached: boolean;
 }
 
-export const GO_IMAGE_ENV = "NOKMEM_BUILD_GO_IMAGE";
-
 /** Makes sure the base Go image is on the engine: present already, or pulled; otherwise says how to get one. */
 export async function ensureGoImage(docker: DockerEngine, ref: string): Promise<string> {
   const present = await docker.imageId(ref);
@@ -23,7 +22,7 @@ export async function ensureGoImage(docker: DockerEngine, ref: string): Promise<
   } catch (err) {
     throw new UserError(
       `cannot pull the Go image ${ref} (${errorMessage(err).split("\n")[0]}): without registry access, ` +
-        `run \`nokmem-build toolchain bootstrap\` and pass the image it prints with --go-image (or set ${GO_IMAGE_ENV})`,
+        `run \`nokmem-build toolchain bootstrap\` and pass the image it prints with --go-image (or set ${ENV.goImage})`,
     );
   }
   return (await docker.imageId(ref))!;

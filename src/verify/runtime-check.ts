@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { UsageError } from "../errors.js";
-import type { Check } from "./verify.js";
+import type { Check } from "./check.js";
 
 const CGROUP_V1 = "/sys/fs/cgroup";
 const MEMORY_LIMIT = 64 * 2 ** 20;

@@ -1,15 +1,13 @@
 import { readFile } from "node:fs/promises";
+import { readManifestBeside, type BuildManifest } from "../release/manifest.js";
 import path from "node:path";
 import { SUMS_FILE, parseSums, sha256File } from "../release/checksums.js";
-import { checkGlibc } from "../binary/glibc.js";
+import { checkGlibc, describeGlibc } from "../binary/glibc.js";
 import { inspectGoBinary, type GoBinary } from "../binary/go-binary.js";
+import type { Check } from "./check.js";
 import { observeKmemWrites } from "./runtime-check.js";
 
-export interface Check {
-  name: "kmem" | "patch" | "glibc" | "checksum" | "runtime";
-  ok: boolean;
-  detail: string;
-}
+export type { Check } from "./check.js";
 
 export interface VerifyResult {
   file: string;
@@ -27,25 +25,11 @@ export interface VerifyOptions {
   runtime: boolean;
 }
 
-interface Manifest {
-  binary?: { sha256?: string };
-  recipe?: { method?: string };
-  patch?: { file: string; sha256: string } | null;
-}
-
-async function readManifest(file: string): Promise<Manifest | undefined> {
-  try {
-    return JSON.parse(await readFile(`${file}.json`, "utf8")) as Manifest;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The manifest's word that this binary was source-patched, held to the patch file and the binary's own sha256. */
-async function patchEvidence(file: string, sha256: string, manifest: Manifest | undefined): Promise<Check | undefined> {
-  if (manifest?.recipe?.method !== "source-patch" || !manifest.patch) return undefined;
+async function patchEvidence(file: string, sha256: string, manifest: BuildManifest | undefined): Promise<Check | undefined> {
+  if (manifest?.recipe.method !== "source-patch" || !manifest.patch) return undefined;
   const patchSha = await sha256File(`${file}.patch`).catch(() => undefined);
-  const ok = manifest.binary?.sha256 === sha256 && patchSha === manifest.patch.sha256;
+  const ok = manifest.binary.sha256 === sha256 && patchSha === manifest.patch.sha256;
   return {
     name: "patch",
     ok,
@@ -55,12 +39,12 @@ async function patchEvidence(file: string, sha256: string, manifest: Manifest | 
   };
 }
 
-async function checksumCheck(file: string, sha256: string, manifest: Manifest | undefined): Promise<Check> {
+async function checksumCheck(file: string, sha256: string, manifest: BuildManifest | undefined): Promise<Check> {
   const sums = await readFile(path.join(path.dirname(file), SUMS_FILE), "utf8").then(parseSums, () => undefined);
   const expected: Array<[string, string]> = [];
   const listed = sums?.get(path.basename(file));
   if (listed) expected.push([SUMS_FILE, listed]);
-  if (manifest?.binary?.sha256) expected.push([`${path.basename(file)}.json`, manifest.binary.sha256]);
+  if (manifest?.binary.sha256) expected.push([`${path.basename(file)}.json`, manifest.binary.sha256]);
   if (!expected.length) return { name: "checksum", ok: true, detail: `sha256 ${sha256} (no ${SUMS_FILE} entry or manifest beside it to compare)` };
   const wrong = expected.filter(([, want]) => want !== sha256);
   return wrong.length
@@ -84,7 +68,7 @@ function kmemVerdict(bin: GoBinary, patch: Check | undefined): [VerifyResult["km
 export async function verifyBinary(file: string, opts: VerifyOptions): Promise<VerifyResult> {
   const bin = await inspectGoBinary(file);
   const { sha256 } = bin;
-  const manifest = await readManifest(file);
+  const manifest = await readManifestBeside(file);
   const patch = await patchEvidence(file, sha256, manifest);
   const [kmem, kmemCheck] = kmemVerdict(bin, patch);
   const glibc = checkGlibc(bin.elf, opts.targetGlibc);
@@ -94,11 +78,7 @@ export async function verifyBinary(file: string, opts: VerifyOptions): Promise<V
     {
       name: "glibc",
       ok: glibc.ok,
-      detail: glibc.ok
-        ? glibc.linkage === "static"
-          ? "static: starts on any glibc"
-          : `dynamic, needs glibc ${glibc.maxGlibc ?? "(none versioned)"}: starts on ${opts.targetGlibc}`
-        : `needs ${glibc.tooNew.slice(0, 3).join(", ")}: will not start on glibc ${opts.targetGlibc}`,
+      detail: describeGlibc(glibc, opts.targetGlibc),
     },
     await checksumCheck(file, sha256, manifest),
   ];

@@ -1,0 +1,11 @@
+/** Every environment variable the tool reads, by one name each (options, README and tests refer to these). */
+export const ENV = {
+  /** --go-image for every build. */
+  goImage: "NOKMEM_BUILD_GO_IMAGE",
+  /** --cache-dir. */
+  cacheDir: "NOKMEM_BUILD_CACHE_DIR",
+  /** The Debian mirror debootstrap and the builder image use. */
+  debianMirror: "NOKMEM_BUILD_DEBIAN_MIRROR",
+  /** The GitHub repository `download` reads releases from. */
+  repo: "NOKMEM_BUILD_REPO",
+} as const;
