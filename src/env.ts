@@ -4,7 +4,9 @@ export const ENV = {
   goImage: "NOKMEM_BUILD_GO_IMAGE",
   /** --cache-dir. */
   cacheDir: "NOKMEM_BUILD_CACHE_DIR",
-  /** The Debian mirror debootstrap and the builder image use. */
+  /** --registry: where debian:<suite> is pulled from. */
+  registry: "NOKMEM_BUILD_REGISTRY",
+  /** --debian-mirror: the Debian mirror debootstrap and the toolchain images use. */
   debianMirror: "NOKMEM_BUILD_DEBIAN_MIRROR",
   /** The GitHub repository `download` reads releases from. */
   repo: "NOKMEM_BUILD_REPO",

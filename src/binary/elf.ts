@@ -8,6 +8,8 @@ import { readFile } from "node:fs/promises";
  */
 export interface ElfSection {
   name: string;
+  /** Virtual address when loaded (pointers in the binary refer to these). */
+  addr: number;
   offset: number;
   size: number;
 }
@@ -34,6 +36,7 @@ const DT_NEEDED = 1n;
 interface Section {
   nameOffset: number;
   type: number;
+  addr: number;
   offset: number;
   size: number;
   link: number;
@@ -68,6 +71,7 @@ export function parseElfLinkage(buf: Buffer, name = "file"): ElfLinkage {
     sections.push({
       nameOffset: buf.readUInt32LE(sh),
       type: buf.readUInt32LE(sh + 4),
+      addr: num(sh + 0x10),
       offset: num(sh + 0x18),
       size: num(sh + 0x20),
       link: buf.readUInt32LE(sh + 0x28),
@@ -115,7 +119,7 @@ export function parseElfLinkage(buf: Buffer, name = "file"): ElfLinkage {
   const names = sections[buf.readUInt16LE(0x3e)];
   const named = sections
     .filter((sec) => sec.type !== SHT_NOBITS && sec.offset + sec.size <= buf.length)
-    .map((sec) => ({ name: strAt(names, sec.nameOffset), offset: sec.offset, size: sec.size }));
+    .map((sec) => ({ name: strAt(names, sec.nameOffset), addr: sec.addr, offset: sec.offset, size: sec.size }));
 
   return { interpreter, needed, versionedSymbols, static: !interpreter && needed.length === 0, sections: named };
 }

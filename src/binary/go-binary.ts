@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { UsageError } from "../errors.js";
-import { NotElfError, parseElfLinkage, type ElfLinkage } from "./elf.js";
+import { NotElfError, parseElfLinkage, type ElfLinkage, type ElfSection } from "./elf.js";
 
 /**
  * What kmem code a Go binary carries, read from its pclntab (file and function
@@ -32,6 +32,45 @@ const FS = "/libcontainer/cgroups/fs";
 // runc rc7..rc93 kmem_disabled.go: setKernelMemory's error text.
 const DISABLED_ERROR = "kernel memory accounting disabled in this runc build";
 
+const BUILDINFO_MAGIC = Buffer.from("\xff Go buildinf:", "latin1");
+
+/**
+ * runtime.buildVersion from the .go.buildinfo header. Go 1.18+ writes the
+ * string inline (flag bit 2); Go 1.13-1.17 write a pointer to a Go string
+ * header (data pointer, length), which is followed through the sections'
+ * load addresses.
+ */
+function buildVersion(buf: Buffer, elf: ElfLinkage, info: ElfSection): string | undefined {
+  const head = buf.subarray(info.offset, info.offset + 32);
+  if (head.length < 32 || !head.subarray(0, 14).equals(BUILDINFO_MAGIC)) return undefined;
+  const ptrSize = head[14]!;
+  const flags = head[15]!;
+  if (flags & 2) return inlineString(buf, info.offset + 32);
+  if (ptrSize !== 8 || flags & 1) return undefined; // this reader handles 64-bit little-endian ELF only
+  const at = (addr: number) => {
+    const s = elf.sections.find((sec) => sec.addr && addr >= sec.addr && addr < sec.addr + sec.size);
+    return s ? s.offset + (addr - s.addr) : undefined;
+  };
+  const header = at(Number(head.readBigUInt64LE(16)));
+  if (header === undefined || header + 16 > buf.length) return undefined;
+  const data = at(Number(buf.readBigUInt64LE(header)));
+  const length = Number(buf.readBigUInt64LE(header + 8));
+  if (data === undefined || length > 64 || data + length > buf.length) return undefined;
+  return buf.toString("latin1", data, data + length).match(/^go1\.\d+(?:\.\d+)?/)?.[0];
+}
+
+/** A uvarint-length-prefixed string, as Go 1.18+ inlines it. */
+function inlineString(buf: Buffer, offset: number): string | undefined {
+  let length = 0;
+  let shift = 0;
+  let i = offset;
+  for (; i < buf.length && shift < 35; i++, shift += 7) {
+    length |= (buf[i]! & 0x7f) << shift;
+    if (!(buf[i]! & 0x80)) break;
+  }
+  return buf.toString("latin1", i + 1, i + 1 + Math.min(length, 64)).match(/^go1\.\d+(?:\.\d+)?/)?.[0];
+}
+
 /** Reads a file and tells whether it is a Go binary, and which kmem implementation it compiled in. */
 export async function inspectGoBinary(file: string): Promise<GoBinary> {
   let buf: Buffer;
@@ -55,9 +94,7 @@ export async function inspectGoBinary(file: string): Promise<GoBinary> {
   // Names are NUL-terminated strings in the pclntab's file and function tables.
   const table = pclntab ? buf.subarray(pclntab.offset, pclntab.offset + pclntab.size) : buf;
   const has = (name: string) => table.includes(`${name}\0`);
-  const goVersion = buildinfo
-    ? buf.subarray(buildinfo.offset, buildinfo.offset + buildinfo.size).toString("latin1").match(/go1\.\d+(?:\.\d+)?/)?.[0]
-    : undefined;
+  const goVersion = buildinfo ? buildVersion(buf, elf, buildinfo) : undefined;
 
   const component = has("/cmd/kubelet/kubelet.go") ? "kubelet" : has("/opencontainers/runc/main.go") ? "runc" : undefined;
   const sha256 = createHash("sha256").update(buf).digest("hex");

@@ -4,6 +4,7 @@ import { Option } from "commander";
 import { UsageError } from "../errors.js";
 import { DEFAULT_TARGET_GLIBC } from "../binary/glibc.js";
 import { ENV } from "../env.js";
+import { SUITES, SUITE_NAMES, parseSuite, type Suite } from "../recipes/suites.js";
 
 export function defaultCacheDir(): string {
   return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "nokmem-build");
@@ -34,13 +35,45 @@ export function parseGlibc(value: string): string {
 export const targetGlibcOption = () =>
   new Option("--target-glibc <version>", "oldest glibc the binary must start on").default(DEFAULT_TARGET_GLIBC).argParser(parseGlibc);
 
+export const suiteOption = () =>
+  new Option("--suite <suite>", `Debian suite whose Go builds it (${SUITE_NAMES.map((s) => `${s}: Go ${SUITES[s]}`).join(", ")})`).argParser((v) => parseSuite(v));
+
+export const registryOption = () =>
+  new Option("--registry <prefix>", "pull debian:<suite> through this registry prefix (a mirror or private registry), e.g. registry.internal:5000/library")
+    .env(ENV.registry)
+    .argParser(parseRegistry);
+
+export const debianMirrorOption = () =>
+  new Option("--debian-mirror <url>", "Debian mirror for the toolchain's packages and debootstrap (default: this machine's apt mirror)")
+    .env(ENV.debianMirror)
+    .argParser(parseMirror);
+
+/** A registry prefix as Docker references take it: host[:port][/path], no scheme. */
+export function parseRegistry(value: string): string {
+  const prefix = value.replace(/\/+$/, "");
+  if (!/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/i.test(prefix)) {
+    throw new UsageError(`--registry ${value}: expected a registry prefix without a scheme, such as registry.internal:5000/library`);
+  }
+  return prefix;
+}
+
+export function parseMirror(value: string): string {
+  if (!URL.canParse(value) || !/^(https?|file):$/.test(new URL(value).protocol)) {
+    throw new UsageError(`--debian-mirror ${value}: expected the URL of a Debian mirror, such as http://mirror.internal/debian`);
+  }
+  return value.replace(/\/+$/, "");
+}
+
 export const jsonOption = (what = "the result") => new Option("--json", `print one JSON object with ${what} (or the error) instead of progress`);
 
 /** The flags every build command shares (the API's BuildOptions are made from them by sharedBuildSettings). */
 export const buildCommandOptions = () => [
   new Option("--source <url-or-path>", "clone from this URL or local repository instead of upstream (mirror, air-gapped copy)"),
   new Option("--allow-unpinned", "build even when the tag is not at the recipe's pinned commit (recorded loudly in the manifest)"),
-  new Option("--go-image <image>", "base Go image instead of the recipe's (e.g. the one `toolchain bootstrap` prints)").env(ENV.goImage),
+  new Option("--go-image <image>", "a Go image of your own instead of the recipe's Debian toolchain").env(ENV.goImage),
+  suiteOption(),
+  registryOption(),
+  debianMirrorOption(),
   new Option("--out <dir>", "output directory").default("./dist"),
   new Option("--cache-dir <dir>", "where sources and failed-build logs are kept").default(defaultCacheDir()).env(ENV.cacheDir),
   targetGlibcOption(),
@@ -54,6 +87,9 @@ export interface BuildFlags {
   source?: string;
   allowUnpinned?: boolean;
   goImage?: string;
+  suite?: Suite;
+  registry?: string;
+  debianMirror?: string;
   out: string;
   cacheDir: string;
   targetGlibc: string;
@@ -67,6 +103,9 @@ export interface BuildFlags {
 export function sharedBuildSettings(flags: Omit<BuildFlags, "source" | "goImage">) {
   return {
     allowUnpinned: Boolean(flags.allowUnpinned),
+    suite: flags.suite,
+    registry: flags.registry,
+    debianMirror: flags.debianMirror,
     outDir: path.resolve(flags.out),
     cacheDir: path.resolve(flags.cacheDir),
     targetGlibc: flags.targetGlibc,

@@ -21,9 +21,13 @@ export interface ContainerExit {
 
 export interface ImageBuildOptions {
   tag: string;
+  /** Path of the Dockerfile inside the context (default: Dockerfile). */
+  dockerfile?: string;
   buildArgs?: Record<string, string>;
   /** `host` lets `RUN apt-get` reach the machine's package mirror. */
   networkMode?: string;
+  /** Labels on the image made, e.g. where its base came from. */
+  labels?: Record<string, string>;
 }
 
 export type OutputSink = (stream: "stdout" | "stderr", text: string) => void;
@@ -38,7 +42,10 @@ export interface DockerEngine {
   ping(): Promise<void>;
   engineInfo(): Promise<{ version: string; os: string; arch: string }>;
   imageId(ref: string): Promise<string | undefined>;
-  pullImage(ref: string): Promise<void>;
+  /** The image's id and the registry digests it was pulled by, or undefined when absent. */
+  imageInfo(ref: string): Promise<{ id: string; repoDigests: string[]; labels: Record<string, string> } | undefined>;
+  pullImage(ref: string, onLine?: (line: string) => void): Promise<void>;
+  tagImage(ref: string, newRef: string): Promise<void>;
   buildImage(context: Readable, opts: ImageBuildOptions, onLine: (line: string) => void): Promise<string>;
   importImage(rootfsTar: Readable, ref: string): Promise<string>;
   createContainer(spec: ContainerSpec): Promise<string>;
@@ -78,6 +85,8 @@ function followProgress(modem: Docker["modem"], stream: NodeJS.ReadableStream, o
       },
       (event: Record<string, unknown>) => {
         if (typeof event.stream === "string") event.stream.split("\n").filter(Boolean).forEach((l) => onLine?.(l));
+        // Pulls report per layer: "<layer>: Downloading 12.3MB/48MB".
+        else if (typeof event.status === "string") onLine?.([event.id, event.status, event.progress].filter(Boolean).join(" "));
       },
     );
   });
@@ -104,22 +113,32 @@ export function connectDocker(): DockerEngine {
       return { version: v.Version, os: v.Os, arch: v.Arch };
     },
     async imageId(ref) {
+      return (await this.imageInfo(ref))?.id;
+    },
+    async imageInfo(ref) {
       try {
-        return (await docker.getImage(ref).inspect()).Id;
+        const image = await docker.getImage(ref).inspect();
+        return { id: image.Id, repoDigests: image.RepoDigests ?? [], labels: image.Config?.Labels ?? {} };
       } catch (err) {
         if ((err as { statusCode?: number }).statusCode === 404) return undefined;
         throw err;
       }
     },
-    async pullImage(ref) {
-      await step(`pulling ${ref}`, async () => followProgress(docker.modem, await docker.pull(ref)));
+    async pullImage(ref, onLine) {
+      await step(`pulling ${ref}`, async () => followProgress(docker.modem, await docker.pull(ref), onLine));
+    },
+    async tagImage(ref, newRef) {
+      const [repo, tag] = splitRef(newRef);
+      await step(`tagging ${ref} as ${newRef}`, () => docker.getImage(ref).tag({ repo, tag }));
     },
     async buildImage(context, opts, onLine) {
       return step(`building image ${opts.tag}`, async () => {
         const stream = await docker.buildImage(context, {
           t: opts.tag,
+          dockerfile: opts.dockerfile,
           buildargs: opts.buildArgs,
           networkmode: opts.networkMode,
+          labels: opts.labels,
           rm: true,
           forcerm: true,
         });

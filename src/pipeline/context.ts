@@ -6,6 +6,8 @@ import type { ResolvedRecipe } from "../recipes/resolve.js";
 import type { Component } from "../recipes/schema.js";
 import type { SourceResult } from "../source/fetch.js";
 import type { Toolchain } from "../toolchain/builder.js";
+import type { BaseImage } from "../toolchain/base-image.js";
+import type { Suite } from "../recipes/suites.js";
 import type { Arch } from "../release/names.js";
 import type { BuildLog } from "./build-log.js";
 import type { Linkage } from "../recipes/build-plan.js";
@@ -17,8 +19,14 @@ export interface BuildOptions {
   /** --source: URL or path of a mirror or local copy; undefined means the recipe's upstream. */
   source: string | undefined;
   allowUnpinned: boolean;
-  /** --go-image; undefined means the recipe's image. */
+  /** --go-image; undefined means the Debian suite's toolchain. */
   goImage: string | undefined;
+  /** --suite: another Debian suite's toolchain than the recipe's (checked against its Go window). */
+  suite?: Suite;
+  /** --registry: prefix to pull debian:<suite> through (mirror or private registry). */
+  registry?: string;
+  /** --debian-mirror: package source for the toolchain images. */
+  debianMirror?: string;
   outDir: string;
   cacheDir: string;
   targetGlibc: string;
@@ -65,6 +73,10 @@ export interface BuildContext {
   artifacts: ArtifactList;
   /** Set by the steps, in order; read them with need(). */
   recipe?: ResolvedRecipe;
+  /** The toolchain the build runs on: a Debian suite's, or the user's --go-image. */
+  toolchainPlan?: { suite: Suite } | { goImage: string };
+  /** The Debian base the suite's toolchain came from (none for --go-image). */
+  base?: BaseImage;
   arch?: Arch;
   asset?: string;
   /** A previous build in outDir that still checks out: the run ends with it. */

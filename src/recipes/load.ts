@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { UserError } from "../errors.js";
 import { recipeBookSchema, type Component, type RecipeBook } from "./schema.js";
+import { SUITES, describeWindow, goWindow, suitesFor } from "./suites.js";
 import { compareTags, inRange, parseVersion } from "./version.js";
 
 /** recipes/ ships beside lib/ and src/ in the package. */
@@ -33,8 +34,19 @@ export async function loadRecipeBook(file: string): Promise<RecipeBook> {
   return parsed.data;
 }
 
-/** Catches recipe mistakes that the schema alone cannot: every pinned tag must resolve to exactly one recipe. */
+/**
+ * Catches recipe mistakes that the schema alone cannot: every pinned tag must
+ * resolve to exactly one recipe, and a recipe's suite must ship a Go inside its
+ * window (or, with no suite, no known suite may).
+ */
 function checkConsistency(file: string, book: RecipeBook): void {
+  book.recipes.forEach((r, i) => {
+    const fits = suitesFor(goWindow(r));
+    if (r.suite && !fits.includes(r.suite)) {
+      throw new UserError(`recipe file ${file}: field recipes.${i}.suite: ${r.suite} ships Go ${SUITES[r.suite]}, outside ${r.id}'s Go window ${describeWindow(goWindow(r))}`);
+    }
+    if (!r.suite && fits.length) throw new UserError(`recipe file ${file}: field recipes.${i}.suite: missing, and ${fits.join(", ")} fits ${r.id}'s Go window`);
+  });
   const tags = [...Object.keys(book.pins), ...(book.published ?? [])];
   if (book.defaultVersion) tags.push(book.defaultVersion);
   for (const tag of tags) {

@@ -1,6 +1,7 @@
 import { COMPONENTS, loadRecipeBook, publishedTags, recipeFile } from "./load.js";
 import { resolveRecipe, type ResolveOptions, type ResolvedRecipe } from "./resolve.js";
 import type { Component, RecipeBook } from "./schema.js";
+import { describeWindow, goWindow, type Suite } from "./suites.js";
 
 /** One component's recipes, from the recipes/ shipped with the tool. */
 export const componentRecipes = (component: Component): Promise<RecipeBook> => loadRecipeBook(recipeFile(component));
@@ -17,8 +18,24 @@ export interface Target {
   version: string;
 }
 
-/** Every version the recipes publish, for the release matrix and `build --all`. */
-export async function publishedTargets(): Promise<Target[]> {
-  const books = await allRecipes();
-  return books.flatMap((book) => publishedTags(book).map((version) => ({ component: book.component, version })));
+export interface ReleasePlan {
+  /** What the release workflow builds, each on its recipe's Debian suite. */
+  published: Array<Target & { suite: Suite }>;
+  /** Versions the recipes list for publishing that no Debian suite's Go can build, with the reason. */
+  leftOut: Array<Target & { reason: string }>;
 }
+
+/** Every version the recipes publish, for the release matrix and `build --all`, and those left out. */
+export async function releasePlan(): Promise<ReleasePlan> {
+  const plan: ReleasePlan = { published: [], leftOut: [] };
+  for (const book of await allRecipes()) {
+    for (const version of publishedTags(book)) {
+      const { recipe } = resolveRecipe(book, version, { allowUnpinned: true });
+      if (recipe.suite) plan.published.push({ component: book.component, version, suite: recipe.suite });
+      else plan.leftOut.push({ component: book.component, version, reason: `no Debian suite ships ${describeWindow(goWindow(recipe))}` });
+    }
+  }
+  return plan;
+}
+
+export const publishedTargets = async (): Promise<Target[]> => (await releasePlan()).published.map(({ component, version }) => ({ component, version }));

@@ -73,7 +73,7 @@ recipes:
     layout: gopath
     method: build-tag
     go: "1.13"
-    goImage: go:1
+    suite: bookworm
     make: { target: static }
     artifact: runc
     version: { args: ["--version"], expect: ["runc version {version}"] }
@@ -101,6 +101,9 @@ pins:
     ["an unknown field", good.replace("    artifact: runc\n", "    artifact: runc\n    colour: blue\n"), "field recipes.0"],
     ["an escaping artifact path", good.replace("artifact: runc", "artifact: ../../etc/passwd"), "field recipes.0.artifact"],
     ["a pin outside every recipe", good.replace("v1.0.0-rc9:", "v1.0.0-rc99:"), "field pins/published v1.0.0-rc99: matches 0 recipes"],
+    ["a suite outside the Go window", good.replace('    go: "1.13"\n', '    go: "1.13"\n    maxGo: { version: "1.17", reason: r }\n'), "field recipes.0.suite: bookworm ships Go 1.19, outside r's Go window Go 1.17.x or older"],
+    ["a missing suite where one fits", good.replace("    suite: bookworm\n", ""), "field recipes.0.suite: missing, and bookworm, bullseye fits"],
+    ["an unknown suite", good.replace("suite: bookworm", "suite: buster"), "field recipes.0.suite"],
     ["broken YAML", "component: [runc\n", "recipe file"],
   ])("names the file and the field for %s", async (_what, text, message) => {
     const { file, result } = await load(text);

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SUITE_NAMES } from "./suites.js";
 import { isValidRange } from "./version.js";
 
 const range = z.string().min(1).refine(isValidRange, { message: "not a valid version range" });
@@ -11,7 +12,19 @@ export const recipeSchema = z.strictObject({
   layout: z.enum(["gopath", "modules"]),
   /** The Go minor upstream built these tags with; a toolchain with another Go gets a warning. */
   go: z.string().regex(/^\d+\.\d+$/, "must be a Go minor version such as 1.13"),
-  goImage: z.string().min(1),
+  /**
+   * The Debian suite whose golang-go builds these tags by default; absent when
+   * no suite's Go fits the window (then only --go-image builds them, and the
+   * release workflow leaves them out).
+   */
+  suite: z.enum(SUITE_NAMES).optional(),
+  /** Oldest Go the release's own build accepts (hack/lib/golang.sh minimum_go_version), and where that was read. */
+  minGo: z
+    .strictObject({
+      version: z.string().regex(/^\d+\.\d+(\.\d+)?$/, "must be a Go version such as 1.13.4"),
+      source: z.string().min(1),
+    })
+    .optional(),
   make: z.strictObject({
     target: z.string().min(1),
     vars: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string()).default({}),

@@ -25,7 +25,14 @@ export const manifestSchema = z.object({
     network: z.literal("none"),
   }),
   toolchain: z.object({
+    /** The Debian suite whose packages built it; null for a --go-image of the user's. */
+    suite: z.string().nullable(),
+    /** The Debian base image: its id, where it came from, and its registry digest when pulled. */
+    base: z.object({ id: z.string(), origin: z.enum(["present", "registry", "debootstrap"]), from: z.string(), digest: z.string().nullable() }).nullable(),
     goImage: z.string(),
+    goImageId: z.string(),
+    /** Exact Debian package versions of the Go compiler, gcc, libc6-dev and libseccomp-dev. */
+    packages: z.record(z.string(), z.string()),
     builderImage: z.string(),
     builderImageId: z.string(),
     goVersion: z.string(),

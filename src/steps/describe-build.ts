@@ -13,6 +13,7 @@ export function describeBuild(ctx: BuildContext, sha256: string, size: number): 
   const { recipe, tag, upstream, pinnedCommit, component } = need(ctx, "recipe");
   const source = need(ctx, "source");
   const toolchain = need(ctx, "toolchain");
+  const toolchainPlan = need(ctx, "toolchainPlan");
   const binary = need(ctx, "binary");
   const linkage = need(ctx, "linkage");
   return {
@@ -34,7 +35,11 @@ export function describeBuild(ctx: BuildContext, sha256: string, size: number): 
       network: "none",
     },
     toolchain: {
+      suite: "suite" in toolchainPlan ? toolchainPlan.suite : null,
+      base: ctx.base ? { id: ctx.base.id, origin: ctx.base.origin, from: ctx.base.from, digest: ctx.base.digest } : null,
       goImage: toolchain.goImage,
+      goImageId: toolchain.goImageId,
+      packages: toolchain.packages,
       builderImage: toolchain.builderImage,
       builderImageId: toolchain.builderImageId,
       goVersion: toolchain.goVersion,

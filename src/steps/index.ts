@@ -17,9 +17,9 @@ const preflightSteps: readonly Step[] = [
 ];
 
 const compileSteps: readonly Step[] = [
+  prepareToolchainStep, // Go image + builder image, built once and reused; a Go outside the recipe's window is refused before any clone
   fetchSourceStep, // the pinned tag, from the cache or the source
   patchSourceStep, // kubelet before v1.14: stub the vendored kmem functions
-  prepareToolchainStep, // Go image + builder image, built once and reused
   compileStep, // make in a network-less container
   checkBinaryStep, // starts on the target glibc; stamped with version and commit
   writeArtifactsStep, // binary, .sha256, .json, .log and SHA256SUMS, atomically

@@ -1,28 +1,47 @@
+import { createHash } from "node:crypto";
 import { ENV } from "../env.js";
 import { UserError, errorMessage } from "../errors.js";
 import type { DockerEngine } from "../docker/engine.js";
 import { runInContainer } from "../docker/run-container.js";
-import { buildContext, dockerfileHash } from "./containers.js";
+import { buildContext, containerHash, dockerfilePath } from "./containers.js";
 
 export interface Toolchain {
   goImage: string;
+  goImageId: string;
   builderImage: string;
   builderImageId: string;
   /** `go version` as the builder image reports it, e.g. 1.19.8. */
   goVersion: string;
+  /** Debian packages of the compilers and libraries, name -> exact version (empty for a non-Debian Go image). */
+  packages: Record<string, string>;
   cached: boolean;
 }
 
-/** Makes sure the base Go image is on the engine: present already, or pulled; otherwise says how to get one. */
-export async function ensureGoImage(docker: DockerEngine, ref: string): Promise<string> {
+export interface ToolchainProbe {
+  goVersion: string;
+  packages: Record<string, string>;
+}
+
+interface BuilderOptions {
+  /** Called with the Go image's version before anything is built on it: throws to refuse it. */
+  accept: (goVersion: string) => void;
+  /** Replaces the Go image's package sources (archived suites, internal mirrors). */
+  debianMirror?: string;
+  labels: Record<string, string>;
+  onLine: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** Makes sure a Go image is on the engine: present already, or pulled; otherwise says how to get one. */
+export async function ensureGoImage(docker: DockerEngine, ref: string, onLine?: (line: string) => void): Promise<string> {
   const present = await docker.imageId(ref);
   if (present) return present;
   try {
-    await docker.pullImage(ref);
+    await docker.pullImage(ref, onLine);
   } catch (err) {
     throw new UserError(
-      `cannot pull the Go image ${ref} (${errorMessage(err).split("\n")[0]}): without registry access, ` +
-        `run \`nokmem-build toolchain bootstrap\` and pass the image it prints with --go-image (or set ${ENV.goImage})`,
+      `cannot pull the Go image ${ref} (${errorMessage(err).split("\n")[0]}): drop --go-image (and ${ENV.goImage}) to use the recipe's Debian toolchain, ` +
+        "or pass an image this engine has or can pull",
     );
   }
   return (await docker.imageId(ref))!;
@@ -30,51 +49,43 @@ export async function ensureGoImage(docker: DockerEngine, ref: string): Promise<
 
 /**
  * The builder image (containers/builder on top of the Go image), tagged by a
- * hash of its Dockerfile and the Go image id, so it is built once and reused
- * until either changes.
+ * hash of what it is built from (Dockerfile, scripts, mirror) and the Go image
+ * id, so it is built once and reused until any of them changes.
  */
-export async function ensureBuilderImage(
-  docker: DockerEngine,
-  goImage: string,
-  labels: Record<string, string>,
-  onLine: (line: string) => void,
-  signal?: AbortSignal,
-): Promise<Toolchain> {
-  const goImageId = await ensureGoImage(docker, goImage);
-  const key = (await dockerfileHash("builder")).slice(0, 12) + goImageId.replace(/^sha256:/, "").slice(0, 12);
+export async function ensureBuilderImage(docker: DockerEngine, goImage: string, goImageId: string, opts: BuilderOptions): Promise<Toolchain> {
+  const recipeHash = (await containerHash("builder")) + (opts.debianMirror ?? "");
+  const key = createHash("sha256").update(recipeHash).digest("hex").slice(0, 12) + goImageId.replace(/^sha256:/, "").slice(0, 12);
   const builderImage = `nokmem-build/builder:${key}`;
   let builderImageId = await docker.imageId(builderImage);
   const cached = builderImageId !== undefined;
   if (!builderImageId) {
+    opts.accept((await probeToolchain(docker, goImage, opts.labels, opts.signal)).goVersion);
     builderImageId = await docker.buildImage(
       buildContext("builder"),
-      { tag: builderImage, buildArgs: { GO_IMAGE: goImage }, networkMode: "host" },
-      onLine,
+      { tag: builderImage, dockerfile: dockerfilePath("builder"), buildArgs: { GO_IMAGE: goImage, DEBIAN_MIRROR: opts.debianMirror ?? "" }, networkMode: "host" },
+      opts.onLine,
     );
   }
-  const goVersion = await probeGoVersion(docker, builderImage, labels, signal);
-  return { goImage, builderImage, builderImageId, goVersion, cached };
+  const probe = await probeToolchain(docker, builderImage, opts.labels, opts.signal);
+  if (cached) opts.accept(probe.goVersion);
+  return { goImage, goImageId, builderImage, builderImageId, ...probe, cached };
 }
 
-export async function probeGoVersion(
-  docker: DockerEngine,
-  image: string,
-  labels: Record<string, string>,
-  signal?: AbortSignal,
-): Promise<string> {
+/** Runs the image once: its `go version`, and the package versions the builder image recorded. */
+export async function probeToolchain(docker: DockerEngine, image: string, labels: Record<string, string>, signal?: AbortSignal): Promise<ToolchainProbe> {
   let out = "";
   const run = await runInContainer(docker, {
     image,
-    cmd: ["go", "version"],
+    cmd: ["/bin/sh", "-c", "go version && cat /usr/local/lib/nokmem-build/packages 2>/dev/null; true"],
     env: {},
     workingDir: "/",
     labels,
     sink: (_s, text) => (out += text),
     signal,
   });
-  const version = out.match(/go(\d+\.\d+(?:\.\d+)?)/)?.[1];
-  if (run.exitCode !== 0 || !version) throw new UserError(`image ${image} has no working Go (go version: ${out.trim() || `exit ${run.exitCode}`})`);
-  return version;
+  const goVersion = out.match(/go version go(\d+\.\d+(?:\.\d+)?)/)?.[1];
+  if (run.exitCode !== 0 || !goVersion) throw new UserError(`image ${image} has no working Go (go version: ${out.trim() || `exit ${run.exitCode}`})`);
+  const packages: Record<string, string> = {};
+  for (const m of out.matchAll(/^([a-z0-9][a-z0-9.+-]+) (\S+)$/gm)) packages[m[1]!] = m[2]!;
+  return { goVersion, packages };
 }
-
-export const goMinor = (version: string) => version.split(".").slice(0, 2).join(".");

@@ -9,12 +9,19 @@ const CONTAINERS_DIR = fileURLToPath(new URL("../../containers/", import.meta.ur
 
 export type ContainerRecipe = "builder" | "go-debian";
 
-export async function dockerfileHash(name: ContainerRecipe): Promise<string> {
-  const text = await readFile(`${CONTAINERS_DIR}${name}/Dockerfile`);
-  return createHash("sha256").update(text).digest("hex");
+/** The files an image is built from: its Dockerfile and the scripts every image shares. */
+const contextFiles = (name: ContainerRecipe) => [`${name}/Dockerfile`, "shared/apt-sources.sh"];
+
+export const dockerfilePath = (name: ContainerRecipe) => `${name}/Dockerfile`;
+
+/** Changes when any file the image is built from changes, so a stale image is rebuilt. */
+export async function containerHash(name: ContainerRecipe): Promise<string> {
+  const hash = createHash("sha256");
+  for (const file of contextFiles(name)) hash.update(file).update(await readFile(`${CONTAINERS_DIR}${file}`));
+  return hash.digest("hex");
 }
 
-/** The build context of containers/<name>/ as a tar stream for the engine. */
+/** The build context of containers/<name>/ (with containers/shared/) as a tar stream for the engine. */
 export function buildContext(name: ContainerRecipe): Readable {
-  return create({ cwd: `${CONTAINERS_DIR}${name}`, portable: true }, ["Dockerfile"]) as unknown as Readable;
+  return create({ cwd: CONTAINERS_DIR, portable: true }, contextFiles(name)) as unknown as Readable;
 }
