@@ -14,7 +14,7 @@ function acceptGo(ctx: BuildContext, goImage: string): (goVersion: string) => vo
       throw new UsageError(`Go ${goVersion} (from ${goImage}) is too new for ${component} ${tag}: ${recipe.maxGo!.reason}; use a Go ${recipe.maxGo!.version} or older toolchain: ${fix}`);
     }
     if (place === "too-old") {
-      throw new UsageError(`Go ${goVersion} (from ${goImage}) is too old for ${component} ${tag}: ${recipe.minGo!.source} requires go${recipe.minGo!.version} or newer; ${fix}`);
+      throw new UsageError(`Go ${goVersion} (from ${goImage}) is too old for ${component} ${tag}: it needs go${recipe.minGo!.version} or newer (${recipe.minGo!.source}); ${fix}`);
     }
   };
 }

@@ -16,7 +16,7 @@ function planToolchain(r: ResolvedRecipe, options: BuildContext["options"]): Non
   }
   const place = placeInWindow(SUITES[suite], { ...window, min: window.min?.split(".").slice(0, 2).join(".") });
   if (place === "too-new") throw new UsageError(`--suite ${suite} ships Go ${SUITES[suite]}, too new for ${what}: ${r.recipe.maxGo!.reason}; use --suite ${r.recipe.suite ?? "bullseye"} or a Go ${r.recipe.maxGo!.version} image`);
-  if (place === "too-old") throw new UsageError(`--suite ${suite} ships Go ${SUITES[suite]}, older than ${what} accepts: ${r.recipe.minGo!.source} requires go${r.recipe.minGo!.version}; use ${r.recipe.suite ? `--suite ${r.recipe.suite}` : "--go-image with a newer Go"}`);
+  if (place === "too-old") throw new UsageError(`--suite ${suite} ships Go ${SUITES[suite]}, older than ${what} accepts: it needs go${r.recipe.minGo!.version} or newer (${r.recipe.minGo!.source}); use ${r.recipe.suite ? `--suite ${r.recipe.suite}` : "--go-image with a newer Go"}`);
   return { suite };
 }
 
