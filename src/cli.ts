@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
-import { InterruptedError, ReportedFailure, UserError } from "./errors.js";
+import { InterruptedError, ReportedFailure, UserError, systemFailure } from "./errors.js";
 import { BuildFailedError } from "./steps/compile.js";
 import { registerBuildCommand } from "./commands/build-component.js";
 import { registerToolchainCommand } from "./commands/toolchain.js";
@@ -62,13 +62,17 @@ try {
   process.exit(0);
 } catch (err) {
   if (err instanceof CommanderError) {
-    // Commander printed its message already; help and --version end here with 0.
-    process.exit(err.exitCode === 0 ? 0 : 2);
+    // Commander printed its message to stderr already; help and --version end here with 0.
+    if (err.exitCode === 0) process.exit(0);
+    if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: err.message.replace(/^error: /, ""), exitCode: 2 }, null, 2)}\n`);
+    process.exit(2);
   }
   if (err instanceof InterruptedError || controller.signal.aborted) fail(new InterruptedError(String(controller.signal.reason ?? "signal")).message, 130);
   if (err instanceof BuildFailedError && !json) process.stderr.write(err.logTail.map((l) => `  | ${l}\n`).join(""));
   if (err instanceof ReportedFailure && json) process.exit(err.exitCode);
   if (err instanceof UserError) fail(err.message, err.exitCode);
+  const system = systemFailure(err);
+  if (system) fail(system, 1);
   process.stderr.write(`nokmem-build: unexpected error (please report it):\n${(err as Error)?.stack ?? String(err)}\n`);
   process.exit(1);
 }

@@ -38,6 +38,20 @@ export function throwIfInterrupted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new InterruptedError(String(signal.reason ?? "signal"));
 }
 
+/**
+ * A file-system or Docker failure that reached the top level: its own message
+ * already names the cause (ENOSPC, EACCES, HTTP 500 …) and, for files, the
+ * path. Returned as one line; undefined for anything else (a bug: stack trace).
+ */
+export function systemFailure(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException & { statusCode?: number; cause?: unknown };
+  if (!(e instanceof Error)) return undefined;
+  const line = e.message.split("\n")[0]!;
+  if (typeof e.code === "string" && /^E[A-Z0-9]+$/.test(e.code)) return line;
+  if (typeof e.statusCode === "number") return `the Docker engine answered: ${line}`;
+  return e.cause ? systemFailure(e.cause) && line : undefined;
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

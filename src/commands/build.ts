@@ -56,7 +56,7 @@ export function registerBuildManyCommand(program: Command, rt: CommandRuntime): 
         },
         { docker: connectDocker(), signal: rt.signal, mode: renderMode(Boolean(flags.json)) },
       );
-      const ok = outcomes.every((o) => o.status === "built" || o.status === "cached");
+      const ok = outcomes.length === targets.length && outcomes.every((o) => o.status === "built" || o.status === "cached");
       if (flags.json) rt.printJson({ ok, outDir: path.resolve(flags.out), targets: outcomes });
       else for (const o of outcomes) rt.print(`${o.target}: ${o.status}${"reason" in o ? ` — ${o.reason}` : `  ${o.asset}  sha256 ${o.sha256}`}`);
       const bad = outcomes.filter((o) => !ok && (o.status === "failed" || o.status === "refused"));

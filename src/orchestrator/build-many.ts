@@ -1,4 +1,4 @@
-import { UsageError, UserError, errorMessage } from "../errors.js";
+import { UsageError, UserError, errorMessage, throwIfInterrupted } from "../errors.js";
 import type { BuildOptions } from "../pipeline/context.js";
 import { taskList } from "../pipeline/render.js";
 import { COMPONENTS } from "../recipes/load.js";
@@ -51,6 +51,8 @@ export async function buildMany(targets: Target[], opts: ManyOptions, deps: Buil
     { concurrent: opts.jobs, exitOnError: false },
   );
   await tasks.run().catch(() => undefined);
+  // An interrupted run is not a run that built nothing: it ends as interrupted (exit 130).
+  throwIfInterrupted(deps.signal);
   const order = targets.map(targetName);
   return outcomes.sort((a, b) => order.indexOf(a.target) - order.indexOf(b.target));
 }

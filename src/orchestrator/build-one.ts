@@ -12,6 +12,7 @@ import { runSteps } from "../pipeline/run.js";
 import { ArtifactList } from "../release/artifact-list.js";
 import { SUMS_FILE } from "../release/checksums.js";
 import type { BuildManifest } from "../release/manifest.js";
+import { buildFiles } from "../release/reuse.js";
 import { buildSteps } from "../steps/index.js";
 
 export interface BuildResult {
@@ -31,9 +32,6 @@ export interface BuildDeps {
   signal: AbortSignal;
   mode: RenderMode;
 }
-
-/** The files a build wrote, as its manifest describes them. */
-const filesOf = (m: BuildManifest) => [m.asset, `${m.asset}.sha256`, `${m.asset}.json`, `${m.asset}.log`, ...(m.patch ? [`${m.asset}.patch`] : []), SUMS_FILE];
 
 /**
  * Builds one component version end to end, as the step list says. The output
@@ -64,7 +62,7 @@ export async function buildComponent(options: BuildOptions, deps: BuildDeps): Pr
       version: manifest.version,
       asset: manifest.asset,
       outDir: options.outDir,
-      files: ctx.reused ? filesOf(manifest) : need(ctx, "published"),
+      files: ctx.reused ? [...buildFiles(manifest), SUMS_FILE] : need(ctx, "published"),
       sha256: manifest.binary.sha256,
       manifest,
       warnings: ctx.reused ? [] : ctx.warnings,

@@ -22,6 +22,10 @@ const TAG_SHAPE = /^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
 
 export function parseVersion(input: string, component: string, example: string): ParsedVersion {
   const trimmed = input.trim();
+  // Upstream tags are lower case; "RC9" would sort before "rc6" as a pre-release and be refused for the wrong reason.
+  if (TAG_SHAPE.test(trimmed) && /[A-Z]/.test(trimmed)) {
+    throw new UsageError(`'${input}' is not a ${component} version: release tags are lower case, such as ${trimmed.toLowerCase().replace(/^(?!v)/, "v")}`);
+  }
   const comparable = TAG_SHAPE.test(trimmed) ? semver.valid(toComparable(trimmed)) : null;
   if (!comparable) {
     throw new UsageError(

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ArtifactList } from "./artifact-list.js";
@@ -42,5 +43,16 @@ describe("publishing artifacts", () => {
     list.add("binary", "/x/runc");
     expect(() => list.add("binary", "/y/runc")).toThrow(/added twice/);
     expect(() => list.add("log", "/y/z", "../z")).toThrow(/plain file name/);
+  });
+
+  it("loses no SHA256SUMS update when separate processes publish into one directory at once", async () => {
+    const out = path.join(dir, "shared");
+    const script = fileURLToPath(new URL("../../test/fixtures/publish-many.ts", import.meta.url));
+    const tsx = path.join(process.cwd(), "node_modules/.bin/tsx");
+    await Promise.all(["a", "b", "c"].map((who) => promisify(execFile)(tsx, [script, out, dir, who])));
+    const names = (await readFile(path.join(out, "SHA256SUMS"), "utf8")).split("\n").filter(Boolean).map((l) => l.split("  ")[1]);
+    expect(names).toHaveLength(18);
+    await promisify(execFile)("sha256sum", ["-c", "--quiet", "SHA256SUMS"], { cwd: out });
+    expect((await readdir(out)).filter((n) => n.startsWith("."))).toEqual([]);
   });
 });

@@ -1,6 +1,8 @@
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Artifact } from "./artifact-list.js";
+import { lock } from "proper-lockfile";
+import { UserError, errorMessage } from "../errors.js";
 import { tempBeside } from "../fs/atomic.js";
 import { SUMS_FILE, mergeSums, sha256File } from "./checksums.js";
 
@@ -9,17 +11,28 @@ import { SUMS_FILE, mergeSums, sha256File } from "./checksums.js";
  * next to its final name and then renamed, so a reader never sees half a file;
  * SHA256SUMS is merged and replaced last, once every file it lists is in place.
  */
-// Builds running side by side (build --jobs) publish one at a time, so no SHA256SUMS merge is lost.
-let publishing: Promise<unknown> = Promise.resolve();
-
-export function publishArtifacts(outDir: string, artifacts: readonly Artifact[]): Promise<string[]> {
-  const next = publishing.then(() => publishNow(outDir, artifacts));
-  publishing = next.catch(() => undefined);
-  return next;
+export async function publishArtifacts(outDir: string, artifacts: readonly Artifact[]): Promise<string[]> {
+  await mkdir(outDir, { recursive: true });
+  // Builds side by side (build --jobs, or two processes sharing --out) publish one at a
+  // time, so no SHA256SUMS merge is lost; a lock left by a killed process goes stale in seconds.
+  const release = await lock(outDir, {
+    lockfilePath: path.join(outDir, LOCK_FILE),
+    realpath: false,
+    stale: 10_000,
+    retries: { retries: 120, minTimeout: 50, maxTimeout: 1000 },
+  }).catch((err: unknown) => {
+    throw new UserError(`cannot lock ${outDir} to publish (${errorMessage(err)}): another nokmem-build is still writing there`);
+  });
+  try {
+    return await publishNow(outDir, artifacts);
+  } finally {
+    await release();
+  }
 }
 
+const LOCK_FILE = ".nokmem-build.lock";
+
 async function publishNow(outDir: string, artifacts: readonly Artifact[]): Promise<string[]> {
-  await mkdir(outDir, { recursive: true });
   const sums = new Map<string, string>();
   const temps = new Map<string, string>();
   try {

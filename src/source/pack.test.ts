@@ -3,7 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Parser, type ReadEntry } from "tar";
-import { packSource } from "./pack.js";
+import { simpleGit } from "simple-git";
+import { packCheckout, packTree } from "./pack.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -22,12 +23,33 @@ describe("packing the source for the build container", () => {
 
     const entries: Array<{ path: string; mode: number; uid: number | undefined }> = [];
     const parser = new Parser({ onReadEntry: (e: ReadEntry) => (entries.push({ path: e.path, mode: e.mode ?? 0, uid: e.uid }), e.resume()) });
-    const stream = await packSource(dir, "/go/src/github.com/opencontainers/runc");
+    const stream = await packTree(dir, "/go/src/github.com/opencontainers/runc");
     await new Promise<void>((resolve, reject) => stream.pipe(parser).on("end", resolve).on("error", reject));
 
     const main = entries.find((e) => e.path.endsWith("main.go"))!;
     expect(main.path).toBe("go/src/github.com/opencontainers/runc/main.go");
     expect(main.uid ?? 0).toBe(0);
     expect(entries.find((e) => e.path.endsWith("check.sh"))!.mode & 0o111).toBe(0o111);
+  });
+
+  it("packs a checkout as its commit: tracked files and .git, never an ignored or untracked file dropped beside them", async () => {
+    const git = simpleGit(dir);
+    await git.init().addConfig("user.email", "t@example.invalid").addConfig("user.name", "t");
+    await writeFile(path.join(dir, ".gitignore"), "*.o\n");
+    await mkdir(path.join(dir, "pkg"));
+    await writeFile(path.join(dir, "pkg/kmem.go"), "package fs\n");
+    await git.add(".").commit("tree");
+    await writeFile(path.join(dir, "pkg/kmem_evil.o"), "ignored\n");
+    await writeFile(path.join(dir, "pkg/extra.go"), "package fs // untracked\n");
+
+    const paths: string[] = [];
+    const parser = new Parser({ onReadEntry: (e: ReadEntry) => (paths.push(e.path), e.resume()) });
+    const stream = await packCheckout(dir, "/src");
+    await new Promise<void>((resolve, reject) => stream.pipe(parser).on("end", resolve).on("error", reject));
+
+    expect(paths).toContain("src/pkg/kmem.go");
+    expect(paths).toContain("src/.gitignore");
+    expect(paths.some((p) => p.startsWith("src/.git/") && p.endsWith("HEAD"))).toBe(true);
+    expect(paths.filter((p) => /kmem_evil|extra\.go/.test(p))).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@ import { UserError, throwIfInterrupted } from "../errors.js";
 import { runInContainer } from "../docker/run-container.js";
 import { OUT_DIR, planBuild } from "../recipes/build-plan.js";
 import { need, type Step } from "../pipeline/context.js";
-import { packSource } from "../source/pack.js";
+import { packCheckout, packTree } from "../source/pack.js";
 
 const size = (bytes: number) => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)}g` : `${Math.round(bytes / 2 ** 20)}m`);
 
@@ -30,8 +30,8 @@ export const compileStep: Step = {
       nanoCpus: ctx.options.nanoCpus,
       // The patched file, if any, is laid over the pristine checkout.
       inputs: [
-        ["/", await packSource(source.dir, plan.workDir)],
-        ...(ctx.patch ? [["/", await packSource(ctx.patch.overlay, plan.workDir)] as [string, Readable]] : []),
+        ["/", await packCheckout(source.dir, plan.workDir)],
+        ...(ctx.patch ? [["/", await packTree(ctx.patch.overlay, plan.workDir)] as [string, Readable]] : []),
       ],
       collect: OUT_DIR,
       signal: ctx.signal,

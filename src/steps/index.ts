@@ -1,5 +1,6 @@
 import type { Step } from "../pipeline/context.js";
 import { resolveRecipeStep } from "./resolve-recipe.js";
+import { checkDirectoriesStep } from "./check-directories.js";
 import { checkEngineStep } from "./check-engine.js";
 import { reusePreviousStep } from "./reuse-previous.js";
 import { fetchSourceStep } from "./fetch-source.js";
@@ -12,6 +13,7 @@ import { writeArtifactsStep } from "./write-artifacts.js";
 /** Cheap checks first: a refused version or a missing engine fails before anything is downloaded. */
 const preflightSteps: readonly Step[] = [
   resolveRecipeStep, // the version picks its recipe, or is refused with the reason
+  checkDirectoriesStep, // --out and --cache-dir take writes
   checkEngineStep, // the engine answers; its architecture names the asset; leftovers swept
   reusePreviousStep, // `build`: artifacts already in --out that still check out end the run
 ];
