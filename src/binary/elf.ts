@@ -47,6 +47,16 @@ export async function readElfLinkage(file: string): Promise<ElfLinkage> {
 }
 
 export function parseElfLinkage(buf: Buffer, name = "file"): ElfLinkage {
+  try {
+    return parseElf(buf, name);
+  } catch (err) {
+    // Offsets that point past the end: a truncated or damaged file, not a bug.
+    if (err instanceof RangeError) throw new NotElfError(`${name} is a truncated or damaged ELF file (${err.message})`);
+    throw err;
+  }
+}
+
+function parseElf(buf: Buffer, name: string): ElfLinkage {
   if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46) throw new NotElfError(`${name} is not an ELF binary`);
   if (buf[4] !== 2 || buf[5] !== 1) throw new NotElfError(`${name} is not a 64-bit little-endian ELF binary`);
   const num = (off: number) => Number(buf.readBigUInt64LE(off));

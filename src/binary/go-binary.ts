@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { UsageError } from "../errors.js";
 import { NotElfError, parseElfLinkage, type ElfLinkage, type ElfSection } from "./elf.js";
 
@@ -75,15 +75,18 @@ function inlineString(buf: Buffer, offset: number): string | undefined {
 export async function inspectGoBinary(file: string): Promise<GoBinary> {
   let buf: Buffer;
   try {
+    // A FIFO or device would block the read forever, or never end.
+    if (!(await stat(file)).isFile()) throw new UsageError(`${file} is not a regular file`);
     buf = await readFile(file);
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     throw new UsageError(`${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
   }
   let elf: ElfLinkage;
   try {
     elf = parseElfLinkage(buf, file);
   } catch (err) {
-    if (err instanceof NotElfError) throw new UsageError(`${file} is not a Go binary (not an ELF executable)`);
+    if (err instanceof NotElfError) throw new UsageError(`${file} is not a Go binary (${err.message.replace(`${file} `, "")})`);
     throw err;
   }
   const section = (name: string) => elf.sections.find((s) => s.name === name);

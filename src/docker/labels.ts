@@ -1,4 +1,5 @@
 import os from "node:os";
+import { pidAlive } from "../fs/sweep.js";
 import type { DockerEngine } from "./engine.js";
 
 export const TOOL_LABEL = "io.nokmem-build";
@@ -11,22 +12,13 @@ export function runLabels(runId: string): Record<string, string> {
   return { [TOOL_LABEL]: "true", [RUN_LABEL]: runId, [HOST_LABEL]: os.hostname(), [PID_LABEL]: String(process.pid) };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /**
  * Removes containers left by runs of this tool on this host whose process is
  * gone (killed with SIGKILL, machine crash). Runs still alive are left alone.
  */
 export async function sweepLeftovers(docker: DockerEngine): Promise<number> {
   const mine = await docker.listContainers({ [TOOL_LABEL]: "true", [HOST_LABEL]: os.hostname() });
-  const dead = mine.filter((c) => !alive(Number(c.labels[PID_LABEL])));
+  const dead = mine.filter((c) => !pidAlive(Number(c.labels[PID_LABEL])));
   await Promise.all(dead.map((c) => docker.removeContainer(c.id)));
   return dead.length;
 }

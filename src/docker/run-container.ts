@@ -1,6 +1,5 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
+import { rm } from "node:fs/promises";
+import { tempDirOf } from "../fs/sweep.js";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { extract } from "tar";
@@ -33,7 +32,7 @@ export async function runInContainer(docker: DockerEngine, req: ContainerRunRequ
     for (const [dest, tar] of req.inputs ?? []) await docker.putArchive(id, dest, tar);
     const exit = await docker.run(id, req.sink, req.signal);
     if (exit.exitCode === 0 && req.collect && !req.signal?.aborted) {
-      collected = await mkdtemp(path.join(os.tmpdir(), "nokmem-build-out-"));
+      collected = await tempDirOf("out");
       await pipeline(await docker.getArchive(id, req.collect), extract({ cwd: collected }));
     }
     return { ...exit, collected };

@@ -3,7 +3,8 @@ import { existsSync } from "node:fs";
 import { readFile, readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
-import { UsageError } from "../errors.js";
+import { UsageError, UserError } from "../errors.js";
+import { lookupRecipe } from "../recipes/lookup.js";
 import { DEFAULT_TARGET_GLIBC } from "../binary/glibc.js";
 import type { Component } from "../recipes/schema.js";
 import { verifyBinary } from "../verify/verify.js";
@@ -40,10 +41,12 @@ async function countDirs(dir: string): Promise<number> {
 }
 
 /** The kernel's memory cgroup count, from /proc/cgroups (`memory <hierarchy> <num_cgroups> <enabled>`). */
-function countedMemoryCgroups(procCgroups: string | undefined): number | undefined {
+/** The kernel's count of memory cgroups: the third field of the `memory` line, a plain whole number, or why not. */
+function countedMemoryCgroups(procCgroups: string | undefined): number | string | undefined {
   const line = procCgroups?.split("\n").find((l) => l.startsWith("memory\t") || l.startsWith("memory "));
-  const n = Number(line?.split(/\s+/)[2]);
-  return Number.isFinite(n) ? n : undefined;
+  if (!line) return undefined;
+  const field = line.split(/\s+/)[2] ?? "";
+  return /^\d{1,9}$/.test(field) ? Number(field) : `its memory line has ${field ? `"${field}"` : "nothing"} where the count of cgroups belongs`;
 }
 
 function kernelFinding(release: string, cmdline: string): Finding {
@@ -102,9 +105,40 @@ async function kubepodsFindings(memory: string): Promise<Finding[]> {
   ];
 }
 
-async function versionOf(binary: string): Promise<string | undefined> {
+/**
+ * The version a binary reports, asked only of the running system's own
+ * binaries: one under another --root (a mounted image or disk) is read, never
+ * executed on this machine.
+ */
+async function versionOf(root: string, binary: string): Promise<string | undefined> {
+  if (root !== "/") return stampedRuncVersion(binary);
   const out = await promisify(execFile)(binary, ["--version"], { timeout: 5000 }).then((r) => r.stdout, () => "");
   return out.match(/runc version (\S+)/)?.[1]?.replace(/^(?!v)/, "v") ?? out.match(/Kubernetes (v\S+)/)?.[1];
+}
+
+/**
+ * runc's version as its Makefile stamps it (-X main.version=1.0.0-rcN), read
+ * from the file: the only rc version string in it. kubelet's stamp has no such
+ * distinct shape, so it is not guessed.
+ */
+async function stampedRuncVersion(binary: string): Promise<string | undefined> {
+  const text = (await readFile(binary).catch(() => Buffer.alloc(0))).toString("latin1");
+  const found = new Set([...text.matchAll(/(?<![\w.-])1\.0\.0-rc\d{1,3}(?![\w.-])/g)].map((m) => m[0]));
+  return found.size === 1 ? `v${[...found][0]}` : undefined;
+}
+
+/** The command that rebuilds a binary, for a version the recipes build; otherwise what they say instead. */
+async function rebuildCommand(root: string, file: string, component: Component, where: string): Promise<string> {
+  const version = await versionOf(root, file);
+  const install = (v: string) => `nokmem-build install dist/${component}-${v}-nokmem-linux-amd64 --component ${component} --path ${where}`;
+  if (!version) return `nokmem-build ${component} VERSION (the version \`${where} --version\` prints on the node) && ${install("VERSION")}`;
+  try {
+    const { tag } = await lookupRecipe(component, version, { allowUnpinned: true });
+    return `nokmem-build ${component} ${tag} && ${install(tag)}`;
+  } catch (err) {
+    if (err instanceof UserError) return err.message;
+    throw err;
+  }
 }
 
 /** `protectedBy`: why a kmem-enabling binary cannot leak here (kernel flag, cgroup v2), so it is only information. */
@@ -120,12 +154,11 @@ async function binaryFindings(root: string, component: Component, protectedBy: s
     } else if (verdict.kmem === "off") {
       findings.push({ topic: component, status: "ok", summary: `${where}: kmem accounting off (${verdict.checks[0]!.detail})` });
     } else {
-      const version = (await versionOf(file)) ?? (component === "runc" ? "v1.0.0-rc9" : "<its version>");
       findings.push({
         topic: component,
         status: protectedBy ? "info" : "risk",
         summary: `${where} enables kmem accounting: ${verdict.checks[0]!.detail}${protectedBy ? `; harmless here (${protectedBy})` : ""}`,
-        next: `nokmem-build ${component} ${version} && nokmem-build install dist/${component}-${version}-nokmem-linux-amd64 --component ${component} --path ${where}`,
+        next: await rebuildCommand(root, file, component, where),
       });
     }
   }
@@ -148,7 +181,9 @@ export async function diagnose(root: string): Promise<DoctorReport> {
     findings.push({ topic: "cgroups", status: "ok", summary: "cgroup v2: there is no v1 kmem limit to switch on; this leak does not apply" });
   } else if (cgroup === "v1") {
     const counted = countedMemoryCgroups(await read(path.join(root, "proc/cgroups")));
-    if (counted !== undefined) {
+    if (typeof counted === "string") {
+      findings.push({ topic: "leak", status: "info", summary: `${onNode(root, path.join(root, "proc/cgroups"))} is malformed (${counted}): leaked cgroups not counted` });
+    } else if (counted !== undefined) {
       const present = await countDirs(memory);
       memoryCgroups = { counted, present, leaked: Math.max(0, counted - present) };
       const el7 = kernelSupport(release).kind !== "other";

@@ -1,5 +1,6 @@
 import { chmod, chown, copyFile, readdir, rename, stat } from "node:fs/promises";
 import { replaceAtomically } from "../fs/atomic.js";
+import { sweepTempsBeside } from "../fs/sweep.js";
 import path from "node:path";
 import { UsageError, UserError } from "../errors.js";
 import type { Component } from "../recipes/schema.js";
@@ -35,6 +36,7 @@ const BACKUP_MARK = ".nokmem-backup-";
 async function locateTarget(opts: InstallOptions): Promise<{ target: string; warnings: string[] }> {
   if (opts.path) {
     const target = path.join(opts.root, opts.path);
+    if (path.relative(opts.root, target).startsWith("..")) throw new UsageError(`--path ${opts.path}: outside --root ${opts.root}; give the path as the node sees it, such as /usr/bin/runc`);
     if (!(await stat(target).catch(() => undefined))?.isFile()) throw new UsageError(`--path ${opts.path}: no such file under ${opts.root}`);
     return { target, warnings: [] };
   }
@@ -48,6 +50,8 @@ async function locateTarget(opts: InstallOptions): Promise<{ target: string; war
 
 /** Places `src` at `dest` in one rename, with the mode and owner `like` has. */
 async function swapIn(src: string, dest: string, like: { mode: number; uid: number; gid: number }): Promise<void> {
+  // What an interrupted install left beside the binary goes first.
+  await sweepTempsBeside(dest, "nokmem-new");
   await replaceAtomically(
     dest,
     async (tmp) => {

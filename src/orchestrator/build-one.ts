@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
+import { copyFile, mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { UserError, throwIfInterrupted } from "../errors.js";
+import { sweepTempDirs, tempDirOf } from "../fs/sweep.js";
 import type { DockerEngine } from "../docker/engine.js";
 import { runLabels } from "../docker/labels.js";
 import { BuildLog } from "../pipeline/build-log.js";
@@ -40,7 +40,9 @@ export interface BuildDeps {
  */
 export async function buildComponent(options: BuildOptions, deps: BuildDeps): Promise<BuildResult> {
   const runId = `${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
-  const staging = await mkdtemp(path.join(os.tmpdir(), "nokmem-build-"));
+  // Staging directories of killed runs are removed here, as their containers are by the engine check.
+  await sweepTempDirs();
+  const staging = await tempDirOf("stage");
   const ctx: BuildContext = {
     options,
     docker: deps.docker,

@@ -99,6 +99,8 @@ export type StepOutcome = void | { skipped: string } | { done: string };
 export interface Step {
   /** An "-ing" phrase: the progress line. */
   title: string;
+  /** Checks of the user's input: run unseen, so a refusal is one line (the error itself). */
+  quiet?: boolean;
   run(ctx: BuildContext, progress: (line: string) => void): Promise<StepOutcome>;
 }
 

@@ -23,6 +23,7 @@ function planToolchain(r: ResolvedRecipe, options: BuildContext["options"]): Non
 /** The version picks its recipe and toolchain; a malformed or refused version, or a flag the recipe cannot honour, fails here in milliseconds. */
 export const resolveRecipeStep: Step = {
   title: "Resolving the recipe",
+  quiet: true,
   async run(ctx, progress) {
     const { component, version, allowUnpinned, link } = ctx.options;
     const resolved = await lookupRecipe(component, version, { allowUnpinned });

@@ -1,8 +1,7 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
+import { rm } from "node:fs/promises";
 import { UserError, errorMessage } from "../errors.js";
+import { tempDirOf } from "../fs/sweep.js";
 import type { DockerEngine } from "../docker/engine.js";
 import { aptMirror } from "./apt-mirror.js";
 import type { Suite } from "../recipes/suites.js";
@@ -75,7 +74,7 @@ export async function ensureBaseImage(docker: DockerEngine, suite: Suite, opts: 
 
 /** debootstrap a minimal rootfs and import it; undefined when debootstrap is not installed. */
 async function debootstrapImage(suite: Suite, mirror: string, image: string, docker: DockerEngine, opts: BaseImageOptions): Promise<string | undefined> {
-  const rootfs = await mkdtemp(path.join(os.tmpdir(), "nokmem-build-rootfs-"));
+  const rootfs = await tempDirOf("rootfs");
   try {
     try {
       await run("debootstrap", ["--variant=minbase", suite, rootfs, mirror], opts.onLine, opts.signal);
