@@ -78,8 +78,8 @@ async function linkageByReadelf(bin: string): Promise<Omit<ElfLinkage, "static">
   const sections = [...sectionTable.matchAll(/^\s*\[\s*(\d+)\] (.*)$/gm)].flatMap((m) => {
     const fields = m[2]!.trim().split(/\s+/);
     const name = m[1] === "0" ? "" : fields.shift()!;
-    const [type, , offset, size] = fields;
-    return type === "NOBITS" ? [] : [{ name, offset: parseInt(offset!, 16), size: parseInt(size!, 16) }];
+    const [type, address, offset, size] = fields;
+    return type === "NOBITS" ? [] : [{ name, addr: parseInt(address!, 16), offset: parseInt(offset!, 16), size: parseInt(size!, 16) }];
   });
   return {
     interpreter: program.match(/\[Requesting program interpreter: (.+)\]/)?.[1],

@@ -47,6 +47,9 @@ function checkConsistency(file: string, book: RecipeBook): void {
     }
     if (!r.suite && fits.length) throw new UserError(`recipe file ${file}: field recipes.${i}.suite: missing, and ${fits.join(", ")} fits ${r.id}'s Go window`);
   });
+  for (const tag of Object.keys(book.stamps)) {
+    if (!book.pins[tag]) throw new UserError(`recipe file ${file}: field stamps.${tag}: only a pinned tag may carry another version's stamp`);
+  }
   const tags = [...Object.keys(book.pins), ...(book.published ?? [])];
   if (book.defaultVersion) tags.push(book.defaultVersion);
   for (const tag of tags) {

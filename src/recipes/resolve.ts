@@ -9,6 +9,8 @@ export interface ResolvedRecipe {
   upstream: string;
   importPath: string;
   recipe: Recipe;
+  /** The version the binary reports ({version} in the recipe's expected output): the tag's, unless upstream stamps another. */
+  stamp: string;
   /** The commit the tag must check out at; undefined when building an unpinned tag. */
   pinnedCommit: string | undefined;
   requirePins: boolean;
@@ -46,6 +48,7 @@ export function resolveRecipe(book: RecipeBook, input: string | undefined, opts:
     upstream: book.upstream,
     importPath: book.importPath,
     recipe,
+    stamp: book.stamps[version.tag] ?? version.tag.replace(/^v/, ""),
     pinnedCommit,
     requirePins: book.requirePins,
   };

@@ -78,6 +78,8 @@ export const recipeBookSchema = z.strictObject({
   refusals: z.array(z.strictObject({ range, reason: z.string().min(1) })).default([]),
   recipes: z.array(recipeSchema).min(1),
   pins: z.record(z.string(), commit).default({}),
+  /** The version a tag's binary reports, where upstream's VERSION file says another (tag -> version). */
+  stamps: z.record(z.string(), z.string().regex(/^\d+\.\d+\.\d+(-[0-9a-z.]+)?$/)).default({}),
   /** The versions the release workflow builds and publishes (default: the pinned tags). */
   published: z.array(z.string()).optional(),
   /** Anchors the recipes share through YAML merge keys; not read otherwise. */

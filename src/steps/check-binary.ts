@@ -9,7 +9,7 @@ export const checkBinaryStep: Step = {
   title: "Checking the binary",
   async run(ctx, progress) {
     const binary = need(ctx, "binary");
-    const { recipe, tag } = need(ctx, "recipe");
+    const { recipe, tag, stamp } = need(ctx, "recipe");
     const source = need(ctx, "source");
 
     const verdict = checkGlibc(await readElfLinkage(binary.path), ctx.options.targetGlibc);
@@ -20,7 +20,7 @@ export const checkBinaryStep: Step = {
       );
     }
 
-    const expected = recipe.version.expect.map((line) => fillTemplate(line, { tag, commit: source.commit }));
+    const expected = recipe.version.expect.map((line) => fillTemplate(line, { tag, commit: source.commit, version: stamp }));
     const lines = binary.versionOutput.split("\n").map((l) => l.trim());
     const missing = expected.filter((want) => !lines.includes(want));
     const extra = recipe.version.exact && lines.length !== expected.length;

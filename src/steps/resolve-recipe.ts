@@ -31,6 +31,9 @@ export const resolveRecipeStep: Step = {
       throw new UsageError(`--link dynamic: ${resolved.component} ${resolved.tag} is built static by its Makefile (make ${resolved.recipe.make.target}); drop --link`);
     }
     ctx.recipe = resolved;
+    if (resolved.stamp !== resolved.tag.replace(/^v/, "")) {
+      ctx.warnings.push(`${resolved.component} ${resolved.tag} is the same upstream code as ${resolved.stamp}: its binary reports version ${resolved.stamp}, as upstream's does`);
+    }
     ctx.toolchainPlan = planToolchain(resolved, ctx.options);
     const on = "suite" in ctx.toolchainPlan ? `Debian ${ctx.toolchainPlan.suite} (Go ${SUITES[ctx.toolchainPlan.suite]})` : ctx.toolchainPlan.goImage;
     progress(`${resolved.component} ${resolved.tag}: recipe ${resolved.recipe.id} (${resolved.recipe.method}), toolchain ${on}`);

@@ -112,6 +112,20 @@ describe("nokmem-build runc, end to end on the real engine", () => {
     expect(second.binary.sha256).toBe(first.binary.sha256);
   });
 
+  it("builds v1.0.0-rc90, upstream's second tag on the rc10 commit, under its own name with rc10's stamp", async () => {
+    const out = path.join(work, "dist-rc90");
+    const res = await build("v1.0.0-rc90", out, ["--json"]);
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    const binary = path.join(out, ASSET("v1.0.0-rc90"));
+    const { stdout } = await run(binary, ["--version"]);
+    expect(stdout).toContain("runc version 1.0.0-rc10\n");
+    expect(stdout).toContain(`commit: ${commits["v1.0.0-rc10"]}\n`);
+    const manifest = JSON.parse(await readFile(`${binary}.json`, "utf8"));
+    expect(manifest.version).toBe("v1.0.0-rc90");
+    expect(manifest.warnings.join("\n")).toContain("v1.0.0-rc90 is the same upstream code as 1.0.0-rc10");
+    expect(await kmemWritten(binary)).toEqual({ written: false });
+  });
+
   it("resolves v1.0.0-rc10 (which sorts before rc6 as a plain semver pre-release) to the GOPATH recipe", async () => {
     const out = path.join(work, "dist-rc10");
     const res = await build("v1.0.0-rc10", out);
