@@ -1,11 +1,12 @@
-import { Listr, PRESET_TIMER, PRESET_TIMESTAMP, type ListrRendererValue, type ListrTask } from "listr2";
+import { Listr, PRESET_TIMER, PRESET_TIMESTAMP, ProcessOutput, type ListrRendererValue, type ListrTask } from "listr2";
 
 /** tty: animated task list; plain: timestamped lines (CI, pipes, DEBUG); silent: nothing (--json). */
 export type RenderMode = "tty" | "plain" | "silent";
 
 export function renderMode(json: boolean): RenderMode {
   if (json) return "silent";
-  return process.stdout.isTTY && !process.env.CI && !process.env.DEBUG ? "tty" : "plain";
+  // Progress goes to stderr, so it is stderr that must be a terminal for the animated list.
+  return process.stderr.isTTY && !process.env.CI && !process.env.DEBUG ? "tty" : "plain";
 }
 
 type AnyRenderer = ListrRendererValue;
@@ -17,7 +18,10 @@ export function taskList(
   opts: { concurrent: number | false; exitOnError: boolean },
 ): Listr<unknown, AnyRenderer, AnyRenderer> {
   const renderer = mode === "tty" ? "default" : mode === "plain" ? "simple" : "silent";
-  const rendererOptions = mode === "tty" ? { timer: PRESET_TIMER, showSkipMessage: true } : mode === "plain" ? { timestamp: PRESET_TIMESTAMP } : {};
+  // Progress and logs on stderr only: stdout carries results, which scripts read.
+  const processOutput = new ProcessOutput(process.stderr, process.stderr);
+  const rendererOptions =
+    mode === "tty" ? { timer: PRESET_TIMER, showSkipMessage: true, processOutput } : mode === "plain" ? { timestamp: PRESET_TIMESTAMP, processOutput } : {};
   return new Listr<unknown, AnyRenderer, AnyRenderer>(tasks, {
     ...opts,
     renderer,
