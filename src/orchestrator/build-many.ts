@@ -37,11 +37,16 @@ export interface ManyOptions extends Omit<BuildOptions, "component" | "version" 
  */
 export async function buildMany(targets: Target[], opts: ManyOptions, deps: BuildDeps): Promise<TargetOutcome[]> {
   const outcomes: TargetOutcome[] = [];
+  // A failure that is not a user error (a bug, a Docker API fault) must not vanish with its target.
+  let unexpected: unknown;
   const tasks = taskList(
     targets.map((t) => ({
       title: targetName(t),
       task: async (_, task) => {
-        const outcome = await buildOne(t, opts, deps);
+        const outcome = await buildOne(t, opts, deps).catch((err: unknown) => {
+          unexpected ??= err;
+          throw err;
+        });
         outcomes.push(outcome);
         task.title = `${targetName(t)}: ${outcome.status}`;
         if ("reason" in outcome) throw new Error(outcome.reason);
@@ -53,6 +58,7 @@ export async function buildMany(targets: Target[], opts: ManyOptions, deps: Buil
   await tasks.run().catch(() => undefined);
   // An interrupted run is not a run that built nothing: it ends as interrupted (exit 130).
   throwIfInterrupted(deps.signal);
+  if (unexpected !== undefined) throw unexpected;
   const order = targets.map(targetName);
   return outcomes.sort((a, b) => order.indexOf(a.target) - order.indexOf(b.target));
 }

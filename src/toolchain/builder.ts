@@ -40,8 +40,8 @@ export async function ensureGoImage(docker: DockerEngine, ref: string, onLine?: 
     await docker.pullImage(ref, onLine);
   } catch (err) {
     throw new UserError(
-      `cannot pull the Go image ${ref} (${errorMessage(err).split("\n")[0]}): drop --go-image (and ${ENV.goImage}) to use the recipe's Debian toolchain, ` +
-        "or pass an image this engine has or can pull",
+      `cannot pull the Go image ${ref} (${errorMessage(err).split("\n")[0]}): drop --go-image (and ${ENV.goImage}) to build on the recipe's Debian suite, ` +
+        "or run `nokmem-build toolchain bootstrap` and pass the image it prints with --go-image",
     );
   }
   return (await docker.imageId(ref))!;
