@@ -12,10 +12,18 @@ export default defineConfig({
         },
       },
       {
+        // The compiled CLI without a Docker engine (local HTTP server, temp dirs): fast, runs with the unit tests.
+        test: {
+          name: "cli",
+          include: ["test/cli/**/*.test.ts"],
+          globalSetup: ["./test/global-setup.ts"],
+        },
+      },
+      {
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
-          globalSetup: ["./test/e2e/global-setup.ts"],
+          globalSetup: ["./test/global-setup.ts"],
           // One real engine, two cores: e2e files run one after another.
           fileParallelism: false,
           testTimeout: 15 * 60_000,

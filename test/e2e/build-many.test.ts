@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKubeletFixture } from "../fixtures/kubelet-fixture.js";
 import { createRuncFixture } from "../fixtures/runc-fixture.js";
-import { bootstrapGoImage, cli, listDir, removeDir, run, tempDir, toolContainers } from "./helpers.js";
+import { bootstrapGoImage, cli, listDir, removeDir, run, tempDir, toolContainers } from "../helpers.js";
 
 let work: string;
 let common: string[];

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKubeletFixture } from "../fixtures/kubelet-fixture.js";
-import { bootstrapGoImage, cli, elfByReadelf, kmemLimitWritten, listDir, removeDir, run, tempDir, toolContainers, toolTempEntries } from "./helpers.js";
+import { bootstrapGoImage, cli, elfByReadelf, kmemLimitWritten, listDir, removeDir, run, tempDir, toolContainers, toolTempEntries } from "../helpers.js";
 
 const ASSET = (tag: string) => `kubelet-${tag}-nokmem-linux-amd64`;
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKubeletFixture } from "../fixtures/kubelet-fixture.js";
 import { createNodeTree } from "../fixtures/node-trees.js";
 import { createRuncFixture } from "../fixtures/runc-fixture.js";
-import { bootstrapGoImage, cli, removeDir, run, tempDir } from "./helpers.js";
+import { bootstrapGoImage, cli, removeDir, run, tempDir } from "../helpers.js";
 
 let work: string;
 const bin: Record<string, string> = {};

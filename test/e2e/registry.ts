@@ -3,7 +3,7 @@ import { writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { removeDir, run, tempDir } from "./helpers.js";
+import { removeDir, run, tempDir } from "../helpers.js";
 
 /** A real container registry (Debian's docker-registry, distribution 2.8) on 127.0.0.1, storage in a temp dir. */
 export interface LocalRegistry {

@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRuncFixture, moveTag } from "../fixtures/runc-fixture.js";
-import { bootstrapGoImage, cli, elfByReadelf, kmemLimitWritten, listDir, removeDir, run, tempDir, toolContainers, toolTempEntries } from "./helpers.js";
+import { bootstrapGoImage, cli, elfByReadelf, kmemLimitWritten, listDir, removeDir, run, tempDir, toolContainers, toolTempEntries } from "../helpers.js";
 
 const ASSET = (tag: string) => `runc-${tag}-nokmem-linux-amd64`;
 

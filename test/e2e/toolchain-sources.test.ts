@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRuncFixture } from "../fixtures/runc-fixture.js";
-import { bootstrapGoImage, cli, kmemLimitWritten, listDir, removeDir, run, tempDir, toolContainers, toolTempEntries } from "./helpers.js";
+import { bootstrapGoImage, cli, kmemLimitWritten, listDir, removeDir, run, tempDir, toolContainers, toolTempEntries } from "../helpers.js";
 import { freePort, pushAs, startRegistry, type LocalRegistry } from "./registry.js";
 
 // The default toolchain path, with no --go-image: the bookworm base from the engine,

@@ -3,7 +3,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { cli, listDir, removeDir, run, tempDir } from "./helpers.js";
+import { cli, listDir, removeDir, run, tempDir } from "../helpers.js";
 
 /**
  * A release server on 127.0.0.1 laid out as GitHub's: /OWNER/REPO/releases/download/<tag>/<file>,

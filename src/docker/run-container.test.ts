@@ -1,0 +1,110 @@
+import { readFile, rm } from "node:fs/promises";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { FakeDocker, printsThenExits, runsUntilAborted, tarOf } from "../../test/unit/fake-docker.js";
+import { runInContainer, type ContainerRunRequest, type ContainerRunResult } from "./run-container.js";
+
+const request = (signal: AbortSignal): ContainerRunRequest => ({
+  image: "busybox:fake",
+  cmd: ["sh", "-c", "make"],
+  env: {},
+  workingDir: "/src",
+  labels: { "io.nokmem-build": "true" },
+  inputs: [["/", Readable.from([])]],
+  collect: "/out",
+  sink: () => undefined,
+  signal,
+});
+
+interface Scenario {
+  name: string;
+  setup(fake: FakeDocker, abort: AbortController): void;
+  /** What runInContainer settles with: a result it resolves to (and whether it copied /out), or the error it rejects with. */
+  expected: { result: Partial<ContainerRunResult>; copiedOut: boolean } | RegExp;
+}
+
+const scenarios: Scenario[] = [
+  {
+    name: "a successful run",
+    setup: (fake) => (fake.archive = () => tarOf("out", { runc: "ELF" })),
+    expected: { result: { exitCode: 0, oomKilled: false }, copiedOut: true },
+  },
+  {
+    name: "a non-zero exit",
+    setup: (fake) => {
+      fake.archive = () => tarOf("out", { runc: "ELF" });
+      fake.onRun = printsThenExits(["error"], { exitCode: 2 });
+    },
+    expected: { result: { exitCode: 2, collected: undefined }, copiedOut: false },
+  },
+  {
+    name: "putArchive throwing",
+    setup: (fake) => (fake.putArchiveError = new Error("copying files into container: no space left on device")),
+    expected: /no space left on device/,
+  },
+  {
+    name: "run throwing",
+    setup: (fake) =>
+      (fake.onRun = async () => {
+        throw new Error("running container: attach: connection reset");
+      }),
+    expected: /connection reset/,
+  },
+  {
+    name: "getArchive throwing",
+    setup: () => undefined, // the fake has no /out to copy
+    expected: /no such path/,
+  },
+  {
+    name: "an interrupt just as the process exits 0",
+    setup: (fake, abort) => {
+      fake.archive = () => tarOf("out", { runc: "ELF" });
+      fake.onRun = async () => {
+        abort.abort("SIGINT");
+        return { exitCode: 0, oomKilled: false };
+      };
+    },
+    expected: { result: { exitCode: 0, collected: undefined }, copiedOut: false },
+  },
+  {
+    name: "an interrupt during the run",
+    setup: (fake, abort) => {
+      fake.archive = () => tarOf("out", { runc: "ELF" });
+      fake.onRun = runsUntilAborted(() => abort.abort("SIGTERM"));
+    },
+    expected: { result: { exitCode: 137, collected: undefined }, copiedOut: false },
+  },
+];
+
+describe("runInContainer, against a fake engine", () => {
+  it.each(scenarios)("removes its container exactly once after $name", async ({ setup, expected }) => {
+    const fake = new FakeDocker();
+    const abort = new AbortController();
+    setup(fake, abort);
+
+    const settled = runInContainer(fake, request(abort.signal));
+    if (expected instanceof RegExp) {
+      await expect(settled).rejects.toThrow(expected);
+    } else {
+      const result = await settled;
+      if (result.collected) onTestFinished(() => rm(result.collected!, { recursive: true, force: true }));
+      expect(result).toMatchObject(expected.result);
+      expect(fake.count("getArchive")).toBe(expected.copiedOut ? 1 : 0);
+    }
+
+    expect(fake.created.size).toBe(1);
+    expect(fake.removed).toEqual([...fake.created.keys()]);
+    expect(fake.live.size).toBe(0);
+  });
+
+  it("copies the collected directory out after exit 0, into a host directory the caller owns", async () => {
+    const fake = new FakeDocker();
+    fake.archive = () => tarOf("out", { runc: "ELF", "version.txt": "runc version 1.0.0-rc9\n" });
+    const result = await runInContainer(fake, request(new AbortController().signal));
+    onTestFinished(() => rm(result.collected!, { recursive: true, force: true }));
+
+    expect(await readFile(path.join(result.collected!, "out", "runc"), "utf8")).toBe("ELF");
+    expect(fake.calls).toEqual(["createContainer", "putArchive", "run", "getArchive", "removeContainer"]);
+  });
+});

@@ -1,0 +1,104 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { onTestFinished } from "vitest";
+import { BuildLog } from "../../src/pipeline/build-log.js";
+import type { BuildContext, BuildOptions } from "../../src/pipeline/context.js";
+import { ArtifactList } from "../../src/release/artifact-list.js";
+import { sha256File } from "../../src/release/checksums.js";
+import { manifestSchema, type BuildManifest } from "../../src/release/manifest.js";
+import { assetName } from "../../src/release/names.js";
+import type { ResolvedRecipe } from "../../src/recipes/resolve.js";
+import { removeDir, tempDir } from "../helpers.js";
+import { FakeDocker } from "./fake-docker.js";
+
+/** A temp directory removed when the current test ends. */
+export async function scratchDir(prefix: string): Promise<string> {
+  const dir = await tempDir(prefix);
+  onTestFinished(() => removeDir(dir));
+  return dir;
+}
+
+/** Options as the CLI defaults them, for a runc build into a scratch out dir. */
+export async function buildOptions(overrides: Partial<BuildOptions> = {}): Promise<BuildOptions> {
+  const dir = await scratchDir("opts");
+  return {
+    component: "runc",
+    version: "v1.0.0-rc9",
+    source: undefined,
+    allowUnpinned: false,
+    goImage: undefined,
+    outDir: path.join(dir, "dist"),
+    cacheDir: path.join(dir, "cache"),
+    targetGlibc: "2.17",
+    link: "static",
+    memoryBytes: 0,
+    nanoCpus: 0,
+    reuseExisting: false,
+    ...overrides,
+  };
+}
+
+/** A fresh build context as buildComponent makes one, over a fake engine unless one is given. */
+export async function buildContext(
+  fields: Partial<BuildContext> = {},
+  options: Partial<BuildOptions> = {},
+): Promise<BuildContext> {
+  const staging = await scratchDir("staging");
+  return {
+    options: await buildOptions(options),
+    docker: new FakeDocker(),
+    runId: "test-run",
+    labels: { "io.nokmem-build": "true", "io.nokmem-build.run": "test-run" },
+    signal: new AbortController().signal,
+    startedAt: new Date(),
+    staging,
+    log: new BuildLog(path.join(staging, "build.log")),
+    warnings: [],
+    artifacts: new ArtifactList(),
+    ...fields,
+  };
+}
+
+/**
+ * Writes `<asset>` and `<asset>.json` into `outDir` as a finished build of
+ * `resolved` leaves them, with a manifest valid per the schema; `manifest`
+ * overrides its fields. Returns the manifest written.
+ */
+export async function writePriorBuild(
+  outDir: string,
+  resolved: ResolvedRecipe,
+  manifest: Partial<BuildManifest> = {},
+  binary = "#!/bin/sh\necho runc\n",
+): Promise<BuildManifest> {
+  const asset = assetName({ component: resolved.component, version: resolved.tag, arch: "amd64" });
+  const file = path.join(outDir, asset);
+  await mkdir(outDir, { recursive: true });
+  await writeFile(file, binary, { mode: 0o755 });
+  const { recipe } = resolved;
+  const written = manifestSchema.parse({
+    schemaVersion: 1,
+    component: resolved.component,
+    version: resolved.tag,
+    asset,
+    arch: "amd64",
+    upstream: {
+      url: resolved.upstream,
+      source: resolved.upstream,
+      commit: resolved.pinnedCommit ?? "f".repeat(40),
+      pinnedCommit: resolved.pinnedCommit ?? null,
+      pinned: resolved.pinnedCommit !== undefined,
+    },
+    recipe: { id: recipe.id, layout: recipe.layout, range: recipe.range, method: recipe.method },
+    patch: null,
+    build: { command: "make static", buildTags: ["seccomp", "nokmem"], makeVars: recipe.make.vars, env: {}, network: "none" },
+    toolchain: { goImage: "golang:fake", builderImage: "nokmem-build/builder:fake", builderImageId: "sha256:fake", goVersion: "1.19.8", recipeGo: recipe.go, engine: "fake" },
+    binary: { sha256: await sha256File(file), size: binary.length, linkage: "static", maxGlibc: null, targetGlibc: "2.17", versionOutput: `runc version ${resolved.tag}` },
+    tool: { name: "nokmem-build", version: "0.0.0-test" },
+    builtAt: new Date(0).toISOString(),
+    durationSeconds: 1,
+    warnings: [],
+    ...manifest,
+  });
+  await writeFile(`${file}.json`, `${JSON.stringify(written, null, 2)}\n`);
+  return written;
+}

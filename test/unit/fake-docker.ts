@@ -1,0 +1,156 @@
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { create, list } from "tar";
+import { UserError } from "../../src/errors.js";
+import type { ContainerExit, ContainerSpec, DockerEngine, OutputSink } from "../../src/docker/engine.js";
+
+/** What a faked container does once started: print through the sink, then exit. */
+export type FakeRun = (sink: OutputSink, signal: AbortSignal | undefined) => Promise<ContainerExit>;
+
+/**
+ * An in-memory DockerEngine: it records every call, keeps the containers that
+ * were created and not removed, and behaves as each test sets it up. Image
+ * building, pulling and importing are not faked: a step that reaches them fails
+ * the test loudly.
+ */
+export class FakeDocker implements DockerEngine {
+  readonly endpoint = "unix:///fake/docker.sock";
+  /** Method names in call order, e.g. ["ping", "engineInfo", …]. */
+  readonly calls: string[] = [];
+  /** Every container created, by id, with the spec it was created from. */
+  readonly created = new Map<string, ContainerSpec>();
+  /** Ids of containers created and not yet removed. */
+  readonly live = new Set<string>();
+  /** Ids passed to removeContainer, in order. */
+  readonly removed: string[] = [];
+  /** Entry paths of every tar copied in, per container. */
+  readonly copiedIn = new Map<string, string[]>();
+
+  pingError: Error | undefined;
+  engineArch = "x86_64";
+  putArchiveError: Error | undefined;
+  onRun: FakeRun = async () => ({ exitCode: 0, oomKilled: false });
+  /** The tar getArchive answers with; by default it fails, as for a path that is not there. */
+  archive: (() => Promise<Readable>) | undefined;
+  #next = 0;
+
+  async ping(): Promise<void> {
+    this.calls.push("ping");
+    if (this.pingError) throw this.pingError;
+  }
+
+  async engineInfo() {
+    this.calls.push("engineInfo");
+    return { version: "99.0-fake", os: "linux", arch: this.engineArch };
+  }
+
+  async imageId(ref: string): Promise<string | undefined> {
+    this.calls.push("imageId");
+    return `sha256:fake-${ref}`;
+  }
+
+  pullImage(): Promise<void> {
+    return this.#notFaked("pullImage");
+  }
+
+  buildImage(): Promise<string> {
+    return this.#notFaked("buildImage");
+  }
+
+  importImage(): Promise<string> {
+    return this.#notFaked("importImage");
+  }
+
+  async createContainer(spec: ContainerSpec): Promise<string> {
+    this.calls.push("createContainer");
+    const id = `fake${String(++this.#next).padStart(60, "0")}`;
+    this.created.set(id, spec);
+    this.live.add(id);
+    return id;
+  }
+
+  async putArchive(id: string, destDir: string, tar: Readable): Promise<void> {
+    this.calls.push("putArchive");
+    this.#mustExist(id);
+    if (this.putArchiveError) throw this.putArchiveError;
+    const entries = this.copiedIn.get(id) ?? [];
+    await pipeline(tar, list({ onReadEntry: (e) => entries.push(path.posix.join(destDir, e.path)) }));
+    this.copiedIn.set(id, entries);
+  }
+
+  async run(id: string, sink: OutputSink, signal?: AbortSignal): Promise<ContainerExit> {
+    this.calls.push("run");
+    this.#mustExist(id);
+    return this.onRun(sink, signal);
+  }
+
+  async getArchive(id: string): Promise<Readable> {
+    this.calls.push("getArchive");
+    this.#mustExist(id);
+    if (!this.archive) throw new Error("getArchive: no such path in the fake container");
+    return this.archive();
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    this.calls.push("removeContainer");
+    this.removed.push(id);
+    this.live.delete(id);
+  }
+
+  async listContainers(): Promise<Array<{ id: string; labels: Record<string, string> }>> {
+    this.calls.push("listContainers");
+    return [];
+  }
+
+  /** How many times a method was called. */
+  count(method: string): number {
+    return this.calls.filter((c) => c === method).length;
+  }
+
+  #mustExist(id: string): void {
+    if (!this.live.has(id)) throw new Error(`fake engine: no container ${id}`);
+  }
+
+  async #notFaked(method: string): Promise<never> {
+    this.calls.push(method);
+    throw new Error(`fake engine: ${method} is not faked`);
+  }
+}
+
+/** A ping failure worded as the real engine wrapper words it. */
+export const engineDown = () =>
+  new UserError("no Docker engine answers at unix:///fake/docker.sock (connect ENOENT): start dockerd, or point DOCKER_HOST at an engine");
+
+/**
+ * A real tar stream of a directory `dir` holding `files`, as the engine's
+ * getArchive answers for that directory: entries `dir/<name>`.
+ */
+export async function tarOf(dir: string, files: Record<string, string>): Promise<Readable> {
+  const root = await mkdtemp(path.join(os.tmpdir(), "nokmem-test-tar-"));
+  await mkdir(path.join(root, dir));
+  for (const [name, content] of Object.entries(files)) await writeFile(path.join(root, dir, name), content, { mode: 0o755 });
+  const stream = create({ cwd: root, portable: true }, [dir]) as unknown as Readable;
+  stream.once("end", () => void rm(root, { recursive: true, force: true }));
+  return stream;
+}
+
+/** A container run that prints `lines` on stdout, then exits with `exit`. */
+export const printsThenExits =
+  (lines: string[], exit: Partial<ContainerExit> = {}): FakeRun =>
+  async (sink) => {
+    for (const line of lines) sink("stdout", `${line}\n`);
+    return { exitCode: 0, oomKilled: false, ...exit };
+  };
+
+/** A container run that blocks until the signal aborts, then exits as a killed process does (137). */
+export const runsUntilAborted =
+  (onStarted: () => void): FakeRun =>
+  (_sink, signal) =>
+    new Promise((resolve, reject) => {
+      if (!signal) return reject(new Error("runsUntilAborted needs a signal"));
+      signal.addEventListener("abort", () => resolve({ exitCode: 137, oomKilled: false }), { once: true });
+      onStarted();
+    });
