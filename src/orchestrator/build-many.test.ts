@@ -57,6 +57,6 @@ describe("buildMany, against a fake engine", () => {
     // Both buildable targets reached the engine; the refused one did not.
     expect(fake.count("ping")).toBe(2);
     expect(await listDir(opts.outDir)).toEqual(before);
-    expect(before).toEqual([prior.asset, `${prior.asset}.json`].sort());
+    expect(before).toEqual([prior.asset, `${prior.asset}.json`, `${prior.asset}.log`, `${prior.asset}.sha256`, "SHA256SUMS"].sort());
   });
 });

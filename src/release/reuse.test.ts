@@ -1,9 +1,10 @@
-import { rm, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { scratchDir, writePriorBuild } from "../../test/unit/build-fixtures.js";
 import { lookupRecipe } from "../recipes/lookup.js";
 import type { ResolvedRecipe } from "../recipes/resolve.js";
+import { SUMS_FILE, mergeSums, parseSums, sha256File } from "./checksums.js";
 import type { BuildManifest } from "./manifest.js";
 import { reusableBuild } from "./reuse.js";
 
@@ -22,7 +23,14 @@ async function reuseAfter(spoil: (file: string, written: BuildManifest) => Promi
   return { written, found: await reusableBuild(outDir, ASSET, asked) };
 }
 
-const rewriteManifest = (file: string, manifest: unknown) => writeFile(`${file}.json`, JSON.stringify(manifest));
+/** Replaces the manifest and its SHA256SUMS line, as a build that wrote it would have: only its content differs. */
+async function rewriteManifest(file: string, manifest: unknown): Promise<void> {
+  await writeFile(`${file}.json`, JSON.stringify(manifest));
+  const sums = path.join(path.dirname(file), SUMS_FILE);
+  const entries = parseSums(await readFile(sums, "utf8"));
+  entries.set(`${path.basename(file)}.json`, await sha256File(`${file}.json`));
+  await writeFile(sums, mergeSums("", entries));
+}
 
 describe("reusableBuild", () => {
   it("returns the manifest of a build whose binary, recipe and pinned commit still match", async () => {

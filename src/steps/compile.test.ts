@@ -1,4 +1,5 @@
 import { readFile, writeFile } from "node:fs/promises";
+import { simpleGit } from "simple-git";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildContext, scratchDir } from "../../test/unit/build-fixtures.js";
@@ -16,6 +17,10 @@ const MAKE = "make static BUILDTAGS='seccomp nokmem'";
 async function compileContext(fake: FakeDocker, fields: Partial<BuildContext> = {}, memoryBytes = 0): Promise<BuildContext> {
   const sourceDir = await scratchDir("src");
   await writeFile(path.join(sourceDir, "main.go"), "package main\n");
+  // The step packs the checkout as git tracks it.
+  const git = simpleGit(sourceDir);
+  await git.init().addConfig("user.email", "t@example.invalid").addConfig("user.name", "t");
+  await git.add(".").commit("source");
   return buildContext(
     {
       docker: fake,
@@ -23,7 +28,7 @@ async function compileContext(fake: FakeDocker, fields: Partial<BuildContext> = 
       asset: ASSET,
       arch: "amd64",
       source: { dir: sourceDir, source: sourceDir, url: `file://${sourceDir}`, commit: COMMIT, pinned: true, cached: false, warnings: [] },
-      toolchain: { goImage: "golang:fake", builderImage: "nokmem-build/builder:fake", builderImageId: "sha256:b", goVersion: "1.19.8", cached: true },
+      toolchain: { goImage: "golang:fake", goImageId: "sha256:g", builderImage: "nokmem-build/builder:fake", builderImageId: "sha256:b", goVersion: "1.19.8", packages: {}, cached: true },
       ...fields,
     },
     { memoryBytes },

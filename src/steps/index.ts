@@ -3,6 +3,7 @@ import { resolveRecipeStep } from "./resolve-recipe.js";
 import { checkDirectoriesStep } from "./check-directories.js";
 import { checkEngineStep } from "./check-engine.js";
 import { reusePreviousStep } from "./reuse-previous.js";
+import { checkSourceStep } from "./check-source.js";
 import { fetchSourceStep } from "./fetch-source.js";
 import { patchSourceStep } from "./patch-source.js";
 import { prepareToolchainStep } from "./prepare-toolchain.js";
@@ -16,6 +17,7 @@ const preflightSteps: readonly Step[] = [
   checkDirectoriesStep, // --out and --cache-dir take writes
   checkEngineStep, // the engine answers; its architecture names the asset; leftovers swept
   reusePreviousStep, // `build`: artifacts already in --out that still check out end the run
+  checkSourceStep, // --source names a repository that exists
 ];
 
 const compileSteps: readonly Step[] = [

@@ -131,7 +131,7 @@ describe("verify", () => {
 
   it.each([
     ["/bin/ls", /\/bin\/ls is not a Go binary \(no Go runtime tables\)/],
-    [path.join(import.meta.dirname, "helpers.ts"), /is not a Go binary \(not an ELF executable\)/],
+    [path.join(import.meta.dirname, "node.test.ts"), /is not a Go binary \(not an ELF executable\)/],
     ["/no/such/file", /\/no\/such\/file: no such file/],
   ])("refuses %s plainly with exit 2", async (file, message) => {
     const res = await cli(["verify", file]);

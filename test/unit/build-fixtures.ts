@@ -4,7 +4,7 @@ import { onTestFinished } from "vitest";
 import { BuildLog } from "../../src/pipeline/build-log.js";
 import type { BuildContext, BuildOptions } from "../../src/pipeline/context.js";
 import { ArtifactList } from "../../src/release/artifact-list.js";
-import { sha256File } from "../../src/release/checksums.js";
+import { SUMS_FILE, sha256File, sumLine } from "../../src/release/checksums.js";
 import { manifestSchema, type BuildManifest } from "../../src/release/manifest.js";
 import { assetName } from "../../src/release/names.js";
 import type { ResolvedRecipe } from "../../src/recipes/resolve.js";
@@ -91,7 +91,18 @@ export async function writePriorBuild(
     recipe: { id: recipe.id, layout: recipe.layout, range: recipe.range, method: recipe.method },
     patch: null,
     build: { command: "make static", buildTags: ["seccomp", "nokmem"], makeVars: recipe.make.vars, env: {}, network: "none" },
-    toolchain: { goImage: "golang:fake", builderImage: "nokmem-build/builder:fake", builderImageId: "sha256:fake", goVersion: "1.19.8", recipeGo: recipe.go, engine: "fake" },
+    toolchain: {
+      suite: "bookworm",
+      base: { id: "sha256:base", origin: "debootstrap", from: "mirror", digest: null },
+      goImage: "nokmem-build/go:bookworm",
+      goImageId: "sha256:go",
+      packages: { "golang-1.19-go": "1.19.8-2" },
+      builderImage: "nokmem-build/builder:fake",
+      builderImageId: "sha256:fake",
+      goVersion: "1.19.8",
+      recipeGo: recipe.go,
+      engine: "fake",
+    },
     binary: { sha256: await sha256File(file), size: binary.length, linkage: "static", maxGlibc: null, targetGlibc: "2.17", versionOutput: `runc version ${resolved.tag}` },
     tool: { name: "nokmem-build", version: "0.0.0-test" },
     builtAt: new Date(0).toISOString(),
@@ -100,5 +111,11 @@ export async function writePriorBuild(
     ...manifest,
   });
   await writeFile(`${file}.json`, `${JSON.stringify(written, null, 2)}\n`);
+  // The rest of what a build publishes, and SHA256SUMS over all of it.
+  await writeFile(`${file}.sha256`, sumLine(written.binary.sha256, asset));
+  await writeFile(`${file}.log`, "build log\n");
+  const names = [asset, `${asset}.json`, `${asset}.sha256`, `${asset}.log`];
+  const sums = await Promise.all(names.map(async (n) => sumLine(await sha256File(path.join(outDir, n)), n)));
+  await writeFile(path.join(outDir, SUMS_FILE), sums.join(""));
   return written;
 }

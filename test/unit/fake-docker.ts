@@ -52,6 +52,15 @@ export class FakeDocker implements DockerEngine {
     return `sha256:fake-${ref}`;
   }
 
+  async imageInfo(ref: string): Promise<{ id: string; repoDigests: string[]; labels: Record<string, string> }> {
+    this.calls.push("imageInfo");
+    return { id: `sha256:fake-${ref}`, repoDigests: [], labels: {} };
+  }
+
+  tagImage(): Promise<void> {
+    return this.#notFaked("tagImage");
+  }
+
   pullImage(): Promise<void> {
     return this.#notFaked("pullImage");
   }
