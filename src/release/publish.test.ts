@@ -1,18 +1,17 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { readFile, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
+import { scratchDir } from "../../test/unit/build-fixtures.js";
 import { ArtifactList } from "./artifact-list.js";
 import { publishArtifacts } from "./publish.js";
 
 let dir: string;
 beforeEach(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), "nokmem-publish-"));
+  dir = await scratchDir("publish");
 });
-afterEach(() => rm(dir, { recursive: true, force: true }));
 
 describe("publishing artifacts", () => {
   it("writes every file, a SHA256SUMS that sha256sum -c accepts, and no temp files", async () => {

@@ -1,16 +1,15 @@
-import { chmod, chown, mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { chmod, chown, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
+import { scratchDir } from "../../test/unit/build-fixtures.js";
 import { Parser, type ReadEntry } from "tar";
 import { simpleGit } from "simple-git";
 import { packCheckout, packTree } from "./pack.js";
 
 let dir: string;
 beforeEach(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), "nokmem-pack-"));
+  dir = await scratchDir("pack");
 });
-afterEach(() => rm(dir, { recursive: true, force: true }));
 
 describe("packing the source for the build container", () => {
   it("roots entries at the container path, keeps modes, and drops ownership (git safe.directory)", async () => {
