@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { UsageError } from "../errors.js";
 import { NotElfError, parseElfLinkage, type ElfLinkage, type ElfSection } from "./elf.js";
+import { goFunctionSizes } from "./go-functions.js";
 
 /**
  * What kmem code a Go binary carries, read from its pclntab (file and function
@@ -11,7 +12,8 @@ import { NotElfError, parseElfLinkage, type ElfLinkage, type ElfSection } from "
  */
 export type KmemCode =
   | "enabled" // kmem.go compiled in: built without the nokmem tag
-  | "pre-split" // EnableKernelMemoryAccounting/setKernelMemory from memory.go (runc < rc6, kubelet < 1.14)
+  | "pre-split" // EnableKernelMemoryAccounting/setKernelMemory from memory.go with their bodies (runc < rc6, kubelet < 1.14)
+  | "stubbed" // the same functions, each no bigger than a body that only returns nil (a source-patched kubelet)
   | "disabled" // kmem_disabled.go, or its "disabled in this runc build" error, compiled in
   | "no-kmem-code" // runc's memory cgroup code without any function that enables kmem accounting
   | "no-runc-code"; // not a runc-based binary
@@ -29,6 +31,14 @@ export interface GoBinary {
 }
 
 const FS = "/libcontainer/cgroups/fs";
+const PRE_SPLIT = ["EnableKernelMemoryAccounting", "setKernelMemory"];
+/**
+ * Largest function, in bytes of the function table (alignment included), that
+ * is still a body only returning nil: a few instructions, padded to amd64's
+ * 32-byte function alignment. Upstream's bodies call into the cgroup file
+ * writers and are hundreds of bytes.
+ */
+const STUB_MAX_BYTES = 64;
 // runc rc7..rc93 kmem_disabled.go: setKernelMemory's error text.
 const DISABLED_ERROR = "kernel memory accounting disabled in this runc build";
 
@@ -109,10 +119,28 @@ export async function inspectGoBinary(file: string): Promise<GoBinary> {
   if (has(`${FS}/kmem_disabled.go`)) return result("disabled", "libcontainer/cgroups/fs/kmem_disabled.go is compiled in (nokmem build tag)");
   if (buf.includes(DISABLED_ERROR)) return result("disabled", `the nokmem build's error "${DISABLED_ERROR}" is compiled in`);
   // Neither kmem file: kmem functions that remain come from memory.go, from before the split.
-  const fn = ["EnableKernelMemoryAccounting", "setKernelMemory"].find((f) => has(`${FS}.${f}`));
+  // Their sizes tell an upstream body (it calls the cgroup file writers) from a `return nil` stub.
+  const sizes = goFunctionSizes(buf, elf, (name) => PRE_SPLIT.some((f) => name.endsWith(`${FS}.${f}`)));
+  const named = [...sizes].map(([name, size]) => `${name.slice(name.lastIndexOf(".") + 1)} ${size} bytes`).join(", ");
+  const big = [...sizes].filter(([, size]) => size > STUB_MAX_BYTES);
+  if (big.length) return result("pre-split", `libcontainer/cgroups/fs from memory.go is compiled in with kmem-enabling bodies (${named}; a stub is at most ${STUB_MAX_BYTES})`);
+  if (sizes.size) return result("stubbed", `libcontainer/cgroups/fs ${named}: bodies that only return nil (source-patched)`);
+  const fn = PRE_SPLIT.find((f) => has(`${FS}.${f}`));
   if (fn) return result("pre-split", `libcontainer/cgroups/fs.${fn} from memory.go is compiled in (runc code from before the nokmem tag)`);
   if (has(`${FS}/memory.go`)) {
     return result("no-kmem-code", "runc's memory cgroup code is compiled in without any function that enables kmem accounting");
   }
   return result("no-runc-code", "no runc cgroup code is compiled in");
+}
+
+export interface KmemVerdict {
+  /** off: nothing in the binary enables kmem accounting; on: something does. */
+  kmem: "off" | "on";
+  evidence: string;
+}
+
+/** The one answer to "does this binary enable kmem accounting?", from the binary alone. */
+export function kmemVerdict(bin: GoBinary): KmemVerdict {
+  const on = bin.kmem === "enabled" || bin.kmem === "pre-split";
+  return { kmem: on ? "on" : "off", evidence: on ? `${bin.evidence}: it enables kmem accounting` : bin.evidence };
 }

@@ -54,6 +54,8 @@ export interface BuiltBinary {
   /** Staged binary, named as the asset. */
   path: string;
   versionOutput: string;
+  /** Why the binary does not enable kmem accounting, once checked. */
+  kmemEvidence?: string;
   command: string;
   env: Record<string, string>;
 }

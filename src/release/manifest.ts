@@ -46,6 +46,8 @@ export const manifestSchema = z.object({
     maxGlibc: z.string().nullable(),
     targetGlibc: z.string(),
     versionOutput: z.string(),
+    /** Why the binary does not enable kmem accounting, read from it before it was published. */
+    kmemEvidence: z.string(),
   }),
   tool: z.object({ name: z.literal("nokmem-build"), version: z.string() }),
   builtAt: z.string(),

@@ -16,6 +16,8 @@ export function describeBuild(ctx: BuildContext, sha256: string, size: number): 
   const toolchainPlan = need(ctx, "toolchainPlan");
   const binary = need(ctx, "binary");
   const linkage = need(ctx, "linkage");
+  const { kmemEvidence } = binary;
+  if (!kmemEvidence) throw new Error("pipeline bug: the manifest is described before kmem accounting was checked");
   return {
     schemaVersion: 1,
     component,
@@ -53,6 +55,7 @@ export function describeBuild(ctx: BuildContext, sha256: string, size: number): 
       maxGlibc: linkage.maxGlibc ?? null,
       targetGlibc: ctx.options.targetGlibc,
       versionOutput: binary.versionOutput,
+      kmemEvidence,
     },
     tool: { name: "nokmem-build", version: TOOL_VERSION },
     builtAt: new Date().toISOString(),

@@ -9,6 +9,7 @@ import { patchSourceStep } from "./patch-source.js";
 import { prepareToolchainStep } from "./prepare-toolchain.js";
 import { compileStep } from "./compile.js";
 import { checkBinaryStep } from "./check-binary.js";
+import { checkKmemStep } from "./check-kmem.js";
 import { writeArtifactsStep } from "./write-artifacts.js";
 
 /** Cheap checks first: a refused version or a missing engine fails before anything is downloaded. */
@@ -26,6 +27,7 @@ const compileSteps: readonly Step[] = [
   patchSourceStep, // kubelet before v1.14: stub the vendored kmem functions
   compileStep, // make in a network-less container
   checkBinaryStep, // starts on the target glibc; stamped with version and commit
+  checkKmemStep, // kmem accounting is off in these very bytes, or nothing is written
   writeArtifactsStep, // binary, .sha256, .json, .log and SHA256SUMS, atomically
 ];
 

@@ -3,7 +3,7 @@ import { readManifestBeside, type BuildManifest } from "../release/manifest.js";
 import path from "node:path";
 import { SUMS_FILE, parseSums, sha256File } from "../release/checksums.js";
 import { checkGlibc, describeGlibc } from "../binary/glibc.js";
-import { inspectGoBinary, type GoBinary } from "../binary/go-binary.js";
+import { inspectGoBinary, kmemVerdict } from "../binary/go-binary.js";
 import type { Check } from "./check.js";
 import { observeKmemWrites } from "./runtime-check.js";
 
@@ -13,8 +13,8 @@ export interface VerifyResult {
   file: string;
   component: "runc" | "kubelet" | null;
   goVersion: string | null;
-  /** off: nothing in it enables kmem accounting; on: it does; unproven: pre-split code with no proof of the patch. */
-  kmem: "off" | "on" | "unproven";
+  /** off: nothing in it enables kmem accounting; on: it does (judged from the binary alone). */
+  kmem: "off" | "on";
   ok: boolean;
   checks: Check[];
 }
@@ -52,25 +52,14 @@ async function checksumCheck(file: string, sha256: string, manifest: BuildManife
     : { name: "checksum", ok: true, detail: `sha256 matches ${expected.map(([src]) => src).join(" and ")}` };
 }
 
-function kmemVerdict(bin: GoBinary, patch: Check | undefined): [VerifyResult["kmem"], Check] {
-  switch (bin.kmem) {
-    case "enabled":
-      return ["on", { name: "kmem", ok: false, detail: `${bin.evidence}: it enables kmem accounting` }];
-    case "pre-split":
-      if (patch?.ok) return ["off", { name: "kmem", ok: true, detail: `${bin.evidence}, with its bodies stubbed (see the patch check)` }];
-      return ["unproven", { name: "kmem", ok: false, detail: `${bin.evidence}: it enables kmem accounting unless source-patched, and no manifest and .patch beside it prove that` }];
-    default:
-      return ["off", { name: "kmem", ok: true, detail: bin.evidence }];
-  }
-}
-
 /** Verifies one binary: which kmem code it carries, whether it starts on the target glibc, and its checksums. */
 export async function verifyBinary(file: string, opts: VerifyOptions): Promise<VerifyResult> {
   const bin = await inspectGoBinary(file);
   const { sha256 } = bin;
   const manifest = await readManifestBeside(file);
   const patch = await patchEvidence(file, sha256, manifest);
-  const [kmem, kmemCheck] = kmemVerdict(bin, patch);
+  const { kmem, evidence } = kmemVerdict(bin);
+  const kmemCheck: Check = { name: "kmem", ok: kmem === "off", detail: evidence };
   const glibc = checkGlibc(bin.elf, opts.targetGlibc);
   const checks: Check[] = [
     kmemCheck,

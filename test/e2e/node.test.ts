@@ -109,8 +109,30 @@ describe("verify", () => {
   it("refuses stock kubelets: kmem.go (v1.18) and the pre-split functions (v1.12)", async () => {
     const { code, report } = await verify(bin.stockKubelet!, bin.stockKubelet112!);
     expect(code).toBe(1);
-    expect(report.results.map((r: { kmem: string }) => r.kmem)).toEqual(["on", "unproven"]);
-    expect(check(report.results[1], "kmem").detail).toMatch(/EnableKernelMemoryAccounting|setKernelMemory/);
+    expect(report.results.map((r: { kmem: string }) => r.kmem)).toEqual(["on", "on"]);
+    expect(check(report.results[1], "kmem").detail).toMatch(/EnableKernelMemoryAccounting \d+ bytes|setKernelMemory \d+ bytes/);
+  });
+
+  it("judges a lone kubelet, patched or not, from its function sizes alone: no manifest, unstripped and stripped", async () => {
+    const dir = await tempDir("lone-kubelet");
+    try {
+      const files: string[] = [];
+      for (const [name, file] of [["patched", bin.kubeletPatched!], ["stock", bin.stockKubelet112!]] as const) {
+        for (const stripped of [false, true]) {
+          const copy = path.join(dir, `${name}${stripped ? "-stripped" : ""}`);
+          await copyFile(file, copy);
+          if (stripped) await run("strip", [copy]);
+          files.push(copy);
+        }
+      }
+      const { report } = await verify(...files);
+      expect(report.results.map((r: { kmem: string }) => r.kmem)).toEqual(["off", "off", "on", "on"]);
+      for (const r of report.results.slice(0, 2)) expect(check(r, "kmem").detail).toMatch(/bodies that only return nil \(source-patched\)/);
+      // No manifest or .patch beside them: the verdict rests on the binary alone.
+      expect(report.results.every((r: { checks: Array<{ name: string }> }) => !r.checks.some((c) => c.name === "patch"))).toBe(true);
+    } finally {
+      await removeDir(dir);
+    }
   });
 
   it("fails a binary whose bytes no longer match SHA256SUMS and its manifest", async () => {

@@ -126,6 +126,19 @@ describe("nokmem-build runc, end to end on the real engine", () => {
     expect(await kmemWritten(binary)).toEqual({ written: false });
   });
 
+  it("refuses to publish a binary that enables kmem accounting (a Makefile that drops BUILDTAGS), writing nothing", async () => {
+    const repo = path.join(work, "upstream-runc-dropped-tags");
+    await createRuncFixture(repo, [{ tag: "v1.0.0-rc7", layout: "gopath", disabledSetKernelMemory: "error", dropsBuildTags: true }]);
+    const out = path.join(work, "dist-dropped-tags");
+    const temps = await toolTempEntries();
+    const res = await cli(["runc", "v1.0.0-rc7", "--source", repo, "--allow-unpinned", "--go-image", goImage, "--out", out, "--cache-dir", cacheDir]);
+    expect(res.code, res.stdout + res.stderr).toBe(1);
+    expect(res.stderr).toMatch(/nokmem-build: error: the built binary enables kmem accounting \(libcontainer\/cgroups\/fs\/kmem\.go is compiled in .*nothing was written/);
+    expect(existsSync(out)).toBe(false);
+    expect(await toolContainers()).toEqual([]);
+    expect(await toolTempEntries()).toEqual(temps);
+  });
+
   it("resolves v1.0.0-rc10 (which sorts before rc6 as a plain semver pre-release) to the GOPATH recipe", async () => {
     const out = path.join(work, "dist-rc10");
     const res = await build("v1.0.0-rc10", out);

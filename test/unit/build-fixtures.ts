@@ -103,7 +103,7 @@ export async function writePriorBuild(
       recipeGo: recipe.go,
       engine: "fake",
     },
-    binary: { sha256: await sha256File(file), size: binary.length, linkage: "static", maxGlibc: null, targetGlibc: "2.17", versionOutput: `runc version ${resolved.tag}` },
+    binary: { sha256: await sha256File(file), size: binary.length, linkage: "static", maxGlibc: null, targetGlibc: "2.17", versionOutput: `runc version ${resolved.tag}`, kmemEvidence: "kmem_disabled.go is compiled in" },
     tool: { name: "nokmem-build", version: "0.0.0-test" },
     builtAt: new Date(0).toISOString(),
     durationSeconds: 1,
