@@ -10,6 +10,7 @@ import { registerInstallCommand } from "./commands/install.js";
 import { registerDoctorCommand } from "./commands/doctor.js";
 import { registerDownloadCommand } from "./commands/download.js";
 import { registerBuildManyCommand } from "./commands/build.js";
+import { registerNodeImageCommand } from "./commands/node-image.js";
 import type { CommandRuntime } from "./commands/runtime.js";
 import { TOOL_VERSION } from "./tool-version.js";
 
@@ -50,6 +51,7 @@ registerInstallCommand(program, rt);
 registerDoctorCommand(program, rt);
 registerVersionsCommand(program, rt);
 registerDownloadCommand(program, rt);
+registerNodeImageCommand(program, rt);
 
 function fail(message: string, code: number): never {
   if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: message, exitCode: code }, null, 2)}\n`);

@@ -4,7 +4,6 @@ import { UserError, errorMessage } from "../errors.js";
 import { tempDirOf } from "../fs/sweep.js";
 import type { DockerEngine } from "../docker/engine.js";
 import { aptMirror } from "./apt-mirror.js";
-import type { Suite } from "../recipes/suites.js";
 
 export interface BaseImageOptions {
   /** Registry prefix to pull debian:<suite> from (a mirror or private registry), e.g. registry.internal:5000/library. */
@@ -28,10 +27,11 @@ export interface BaseImage {
   digest: string | null;
 }
 
-export const baseImageRef = (suite: Suite) => `nokmem-build/debian:${suite}`;
+/** `suite` is a Debian suite name: a Go toolchain's (bookworm, bullseye) or the node image's (trixie). */
+export const baseImageRef = (suite: string) => `nokmem-build/debian:${suite}`;
 
 /** `debian:bookworm`, or `<registry>/debian:bookworm` through a mirror or private registry. */
-export const registryRef = (suite: Suite, registry?: string) => `${registry ? `${registry.replace(/\/+$/, "")}/` : ""}debian:${suite}`;
+export const registryRef = (suite: string, registry?: string) => `${registry ? `${registry.replace(/\/+$/, "")}/` : ""}debian:${suite}`;
 
 /**
  * A minimal Debian <suite> image on the engine, from wherever it can come:
@@ -39,7 +39,7 @@ export const registryRef = (suite: Suite, registry?: string) => `${registry ? `$
  * or made with debootstrap from a Debian mirror (root and debootstrap needed).
  * Whatever its origin it is tagged nokmem-build/debian:<suite>.
  */
-export async function ensureBaseImage(docker: DockerEngine, suite: Suite, opts: BaseImageOptions): Promise<BaseImage> {
+export async function ensureBaseImage(docker: DockerEngine, suite: string, opts: BaseImageOptions): Promise<BaseImage> {
   const image = baseImageRef(suite);
   const own = await docker.imageInfo(image);
   if (own) return { image, id: own.id, origin: "present", from: image, digest: own.repoDigests[0] ?? null };
@@ -73,7 +73,7 @@ export async function ensureBaseImage(docker: DockerEngine, suite: Suite, opts: 
 }
 
 /** debootstrap a minimal rootfs and import it; undefined when debootstrap is not installed. */
-async function debootstrapImage(suite: Suite, mirror: string, image: string, docker: DockerEngine, opts: BaseImageOptions): Promise<string | undefined> {
+async function debootstrapImage(suite: string, mirror: string, image: string, docker: DockerEngine, opts: BaseImageOptions): Promise<string | undefined> {
   const rootfs = await tempDirOf("rootfs");
   try {
     try {
