@@ -11,6 +11,7 @@ import { registerDoctorCommand } from "./commands/doctor.js";
 import { registerDownloadCommand } from "./commands/download.js";
 import { registerBuildManyCommand } from "./commands/build.js";
 import { registerNodeImageCommand } from "./commands/node-image.js";
+import { registerCacheCommand } from "./commands/cache.js";
 import type { CommandRuntime } from "./commands/runtime.js";
 import { TOOL_VERSION } from "./tool-version.js";
 
@@ -46,6 +47,7 @@ registerBuildCommand(program, "runc", "build runc with `seccomp nokmem` (VERSION
 registerBuildCommand(program, "kubelet", "build kubelet with kmem accounting off: GOFLAGS=-tags=nokmem (v1.14+) or stubbed vendored runc functions (before v1.14)", rt);
 registerBuildManyCommand(program, rt);
 registerToolchainCommand(program, rt);
+registerCacheCommand(program, rt);
 registerVerifyCommand(program, rt);
 registerInstallCommand(program, rt);
 registerDoctorCommand(program, rt);

@@ -8,6 +8,8 @@ export const ENV = {
   registry: "NOKMEM_BUILD_REGISTRY",
   /** --debian-mirror: the Debian mirror debootstrap and the toolchain images use. */
   debianMirror: "NOKMEM_BUILD_DEBIAN_MIRROR",
+  /** Keeps a separate set of Go build cache volumes (one CI job, one test run); `cache prune` then touches only those. */
+  cacheScope: "NOKMEM_BUILD_CACHE_SCOPE",
   /** The GitHub repository `download` reads releases from. */
   repo: "NOKMEM_BUILD_REPO",
 } as const;

@@ -21,6 +21,9 @@ export function describeGlibc(v: GlibcVerdict, target: string): string {
 
 const asSemver = (v: string) => semver.coerce(v)?.version ?? "0.0.0";
 
+/** Whether a binary needing glibc `needed` starts on a node whose glibc is `target`. */
+export const glibcAtMost = (needed: string, target: string) => semver.lte(asSemver(needed), asSemver(target));
+
 /** Will this binary start on a node whose glibc is `target`? Static binaries always do. */
 export function checkGlibc(elf: ElfLinkage, target = DEFAULT_TARGET_GLIBC): GlibcVerdict {
   if (elf.static) return { ok: true, linkage: "static", maxGlibc: undefined, tooNew: [] };
@@ -28,7 +31,7 @@ export function checkGlibc(elf: ElfLinkage, target = DEFAULT_TARGET_GLIBC): Glib
   const versions = glibc.map((s) => s.version.slice("GLIBC_".length));
   const maxGlibc = versions.sort((a, b) => semver.compare(asSemver(a), asSemver(b))).at(-1);
   const tooNew = glibc
-    .filter((s) => semver.gt(asSemver(s.version.slice(6)), asSemver(target)))
+    .filter((s) => !glibcAtMost(s.version.slice(6), target))
     .map((s) => `${s.symbol}@${s.version}`);
   return { ok: tooNew.length === 0, linkage: "dynamic", maxGlibc, tooNew };
 }

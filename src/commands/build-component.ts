@@ -18,11 +18,11 @@ export function registerBuildCommand(program: Command, component: Component, des
         source: flags.source,
         goImage: flags.goImage,
         ...sharedBuildSettings(flags),
-        reuseExisting: false,
       },
       { docker: connectDocker(), signal: rt.signal, mode: renderMode(Boolean(flags.json)) },
     );
     if (flags.json) return rt.printJson({ ok: true, ...result });
+    if (result.status === "cached") return rt.print(`${result.asset}: cached (artifacts in ${result.outDir} still match; --force rebuilds)`);
     for (const w of result.warnings) rt.warn(w);
     rt.print(`${result.asset}  sha256 ${result.sha256}`);
     rt.print(`artifacts in ${result.outDir}: ${result.files.join(", ")}`);

@@ -40,8 +40,7 @@ export function registerBuildManyCommand(program: Command, rt: CommandRuntime): 
   cmd
     .option("--all", "every version the recipes publish")
     .addOption(new Option("--jobs <n>", "builds at the same time").default(1).argParser(parseJobs))
-    .option("--force", "rebuild targets whose artifacts are already in --out")
-    .action(async (names: string[], flags: Omit<BuildFlags, "source" | "goImage"> & { source?: PerComponent; goImage?: PerComponent; all?: boolean; jobs: number; force?: boolean }) => {
+    .action(async (names: string[], flags: Omit<BuildFlags, "source" | "goImage"> & { source?: PerComponent; goImage?: PerComponent; all?: boolean; jobs: number }) => {
       if (Boolean(flags.all) === names.length > 0) throw new UsageError("build: name targets (COMPONENT@VERSION …) or --all, not both and not neither");
       const targets = flags.all ? await publishedTargets() : names.map(parseTarget);
       const goImageEnv = process.env[ENV.goImage];
@@ -51,7 +50,6 @@ export function registerBuildManyCommand(program: Command, rt: CommandRuntime): 
           source: flags.source ?? {},
           goImage: flags.goImage ?? (goImageEnv ? { all: goImageEnv } : {}),
           ...sharedBuildSettings(flags),
-          reuseExisting: !flags.force,
           jobs: flags.jobs,
         },
         { docker: connectDocker(), signal: rt.signal, mode: renderMode(Boolean(flags.json)) },

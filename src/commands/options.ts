@@ -80,6 +80,8 @@ export const buildCommandOptions = () => [
   new Option("--link <mode>", "static, or dynamic (upstream's cgo linking, checked against --target-glibc)").choices(["static", "dynamic"]).default("static"),
   new Option("--memory <size>", "memory limit of the build container, e.g. 8g").argParser(parseMemory),
   new Option("--cpus <n>", "CPU limit of the build container, e.g. 2").argParser(parseCpus),
+  new Option("--force", "rebuild even when the artifacts in --out still match (recipe, pin, toolchain, checksums)"),
+  new Option("--no-cache", "compile without the toolchain's Go build cache volume (a cold build)"),
   jsonOption(),
 ];
 
@@ -96,6 +98,9 @@ export interface BuildFlags {
   link: "static" | "dynamic";
   memory?: number;
   cpus?: number;
+  force?: boolean;
+  /** false with --no-cache. */
+  cache: boolean;
   json?: boolean;
 }
 
@@ -112,5 +117,7 @@ export function sharedBuildSettings(flags: Omit<BuildFlags, "source" | "goImage"
     link: flags.link,
     memoryBytes: flags.memory ?? 0,
     nanoCpus: flags.cpus ?? 0,
+    reuseExisting: !flags.force,
+    noCache: !flags.cache,
   };
 }

@@ -12,6 +12,8 @@ export interface ContainerSpec {
   memoryBytes?: number;
   /** CPU limit in units of 1e-9 CPUs (0: none). */
   nanoCpus?: number;
+  /** Named volumes mounted into the container (type volume, not a bind mount: a remote engine has them too). */
+  volumes?: Array<{ name: string; target: string }>;
 }
 
 export interface ContainerExit {
@@ -55,6 +57,12 @@ export interface DockerEngine {
   getArchive(id: string, path: string): Promise<Readable>;
   removeContainer(id: string): Promise<void>;
   listContainers(labels: Record<string, string>): Promise<Array<{ id: string; labels: Record<string, string> }>>;
+  /** Creates the named volume with these labels unless it exists; says whether it was created. */
+  ensureVolume(name: string, labels: Record<string, string>): Promise<{ created: boolean }>;
+  listVolumes(labels: Record<string, string>): Promise<Array<{ name: string; labels: Record<string, string> }>>;
+  removeVolume(name: string): Promise<void>;
+  /** Bytes each volume holds, by name, from the engine's disk-usage report (absent: not reported). */
+  volumeSizes(): Promise<Map<string, number>>;
 }
 
 const short = (id: string) => id.slice(0, 12);
@@ -169,6 +177,7 @@ export function connectDocker(): DockerEngine {
             // Without an equal swap limit the kernel swaps instead of OOM-killing.
             MemorySwap: spec.memoryBytes || undefined,
             NanoCpus: spec.nanoCpus || undefined,
+            Mounts: spec.volumes?.map((v) => ({ Type: "volume" as const, Source: v.name, Target: v.target })),
           },
         }),
       );
@@ -226,6 +235,34 @@ export function connectDocker(): DockerEngine {
       const filters = { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) };
       const list = await docker.listContainers({ all: true, filters });
       return list.map((c) => ({ id: c.Id, labels: c.Labels }));
+    },
+    async ensureVolume(name, labels) {
+      try {
+        await docker.getVolume(name).inspect();
+        return { created: false };
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode !== 404) throw new Error(`inspecting volume ${name}: ${errorMessage(err)}`, { cause: err });
+      }
+      // Creating a volume that exists (a parallel build won the race) returns it unchanged.
+      await step(`creating volume ${name}`, () => docker.createVolume({ Name: name, Labels: labels }));
+      return { created: true };
+    },
+    async listVolumes(labels) {
+      const filters = { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) };
+      const { Volumes } = await docker.listVolumes({ filters });
+      return (Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
+    },
+    async removeVolume(name) {
+      try {
+        await docker.getVolume(name).remove();
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode === 404) return;
+        throw new Error(`removing volume ${name}: ${errorMessage(err)}`, { cause: err });
+      }
+    },
+    async volumeSizes() {
+      const df = (await docker.df()) as { Volumes?: Array<{ Name: string; UsageData?: { Size?: number } }> };
+      return new Map((df.Volumes ?? []).flatMap((v) => (v.UsageData?.Size ?? -1) >= 0 ? [[v.Name, v.UsageData!.Size!] as const] : []));
     },
   };
 }

@@ -6,6 +6,7 @@ import type { ResolvedRecipe } from "../recipes/resolve.js";
 import type { Component } from "../recipes/schema.js";
 import type { SourceResult } from "../source/fetch.js";
 import type { Toolchain } from "../toolchain/builder.js";
+import type { GoCacheState } from "../toolchain/go-cache.js";
 import type { BaseImage } from "../toolchain/base-image.js";
 import type { Suite } from "../recipes/suites.js";
 import type { Arch } from "../release/names.js";
@@ -35,8 +36,10 @@ export interface BuildOptions {
   /** Build container limits; 0 means none. */
   memoryBytes: number;
   nanoCpus: number;
-  /** Keep a previous build of the same version in outDir when it still checks out (build, not runc/kubelet). */
+  /** Keep a previous build of the same version in outDir when it still checks out (false: --force). */
   reuseExisting: boolean;
+  /** --no-cache: compile without the toolchain's Go build cache volume, from nothing. */
+  noCache?: boolean;
 }
 
 export interface SourcePatch {
@@ -86,6 +89,8 @@ export interface BuildContext {
   source?: SourceResult;
   patch?: SourcePatch;
   toolchain?: Toolchain;
+  /** The Go build cache the compile ran with. */
+  goCache?: GoCacheState;
   binary?: BuiltBinary;
   linkage?: GlibcVerdict;
   manifest?: BuildManifest;

@@ -1,4 +1,4 @@
-import { Listr, PRESET_TIMER, PRESET_TIMESTAMP, ProcessOutput, type ListrRendererValue, type ListrTask } from "listr2";
+import { Listr, ListrLogger, PRESET_TIMER, PRESET_TIMESTAMP, ProcessOutput, type ListrRendererValue, type ListrTask } from "listr2";
 
 /** tty: animated task list; plain: timestamped lines (CI, pipes, DEBUG); silent: nothing (--json). */
 export type RenderMode = "tty" | "plain" | "silent";
@@ -21,7 +21,7 @@ export function taskList(
   // Progress and logs on stderr only: stdout carries results, which scripts read.
   const processOutput = new ProcessOutput(process.stderr, process.stderr);
   const rendererOptions =
-    mode === "tty" ? { timer: PRESET_TIMER, showSkipMessage: true, processOutput } : mode === "plain" ? { timestamp: PRESET_TIMESTAMP, processOutput } : {};
+    mode === "tty" ? { timer: PRESET_TIMER, showSkipMessage: true, processOutput } : mode === "plain" ? { timestamp: PRESET_TIMESTAMP, logger: new ListrLogger({ useIcons: true, processOutput }) } : {};
   return new Listr<unknown, AnyRenderer, AnyRenderer>(tasks, {
     ...opts,
     renderer,

@@ -26,6 +26,13 @@ describe("build plan", () => {
     expect(planBuild(recipe("modules"), "github.com/opencontainers/runc", "a").env.GO111MODULE).toBe("on");
   });
 
+  it("puts GOCACHE (the cache volume's mount) where the release's own scripts put it, else outside the tree", () => {
+    expect(planBuild(recipe("gopath"), "github.com/opencontainers/runc", "a").goCache).toBe("/tmp/go-build-cache");
+    const kube = planBuild({ ...recipe("gopath"), goCache: "_output/local/go/cache" }, "k8s.io/kubernetes", "a");
+    expect(kube.goCache).toBe("/go/src/k8s.io/kubernetes/_output/local/go/cache");
+    expect(kube.env.GOCACHE).toBe(kube.goCache);
+  });
+
   it("quotes for the shell", () => {
     expect(shq("plain-word_1.2")).toBe("plain-word_1.2");
     expect(shq("it's here")).toBe(`'it'\\''s here'`);

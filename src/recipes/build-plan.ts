@@ -1,3 +1,4 @@
+import path from "node:path";
 import type { Recipe } from "./schema.js";
 import { fillTemplate, type TemplateValues } from "./template.js";
 
@@ -12,6 +13,8 @@ export interface BuildPlan {
   /** Where the source goes in the container (GOPATH layout requires its import path). */
   workDir: string;
   env: Record<string, string>;
+  /** GOCACHE in the container: where the Go build cache volume is mounted. */
+  goCache: string;
   /** The make command line with the recipe's environment, as an operator would type it. */
   command: string;
   script: string;
@@ -20,12 +23,13 @@ export interface BuildPlan {
 /** Turns a recipe into the commands that run inside the build container. */
 export function planBuild(recipe: Recipe, importPath: string, asset: string, stamp: TemplateValues, link: Linkage = "static"): BuildPlan {
   const workDir = `/go/src/${importPath}`;
+  const goCache = recipe.goCache ? path.posix.join(workDir, recipe.goCache) : "/tmp/go-build-cache";
   const env: Record<string, string> = {
     GOPATH: "/go",
     GO111MODULE: recipe.layout === "gopath" ? "off" : "on",
     // A newer Go must not try to download another toolchain (networking is off anyway).
     GOTOOLCHAIN: "local",
-    GOCACHE: "/tmp/go-build-cache",
+    GOCACHE: goCache,
     HOME: "/root",
     // Belt and braces with the root-owned tar: git >= 2.35.2 refuses repositories owned by another user.
     GIT_CONFIG_COUNT: "1",
@@ -48,5 +52,5 @@ export function planBuild(recipe: Recipe, importPath: string, asset: string, sta
     `cp ${shq(recipe.artifact)} ${binary}`,
     `${binary} ${recipe.version.args.map(shq).join(" ")} > ${OUT_DIR}/version.txt 2>&1`,
   ].join("\n");
-  return { workDir, env, command, script };
+  return { workDir, env, goCache, command, script };
 }

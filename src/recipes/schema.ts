@@ -3,6 +3,11 @@ import { SUITE_NAMES } from "./suites.js";
 import { isValidRange } from "./version.js";
 
 const range = z.string().min(1).refine(isValidRange, { message: "not a valid version range" });
+/** A path inside the source tree: relative, and not climbing out of it. */
+const relativePath = () =>
+  z.string().min(1).refine((p) => !p.startsWith("/") && !p.split("/").includes(".."), {
+    message: "must be a relative path inside the source tree",
+  });
 const commit = z.string().regex(/^[0-9a-f]{40}$/, "must be a full 40-hex commit id");
 
 export const recipeSchema = z.strictObject({
@@ -50,10 +55,14 @@ export const recipeSchema = z.strictObject({
     .optional(),
   /** Where the Go version was read, so it can be checked again. */
   goSource: z.string().min(1).optional(),
+  /**
+   * Where the release's own build scripts put the Go build cache, relative to
+   * the source root (kubelet: hack/lib/golang.sh exports GOCACHE=${KUBE_GOPATH}/cache,
+   * overriding ours). The cache volume is mounted there and GOCACHE points there too.
+   */
+  goCache: relativePath().optional(),
   /** Path of the built binary, relative to the source root. */
-  artifact: z.string().min(1).refine((p) => !p.startsWith("/") && !p.split("/").includes(".."), {
-    message: "must be a relative path inside the source tree",
-  }),
+  artifact: relativePath(),
   /**
    * How the built binary proves its stamp: it is run with `args` inside the
    * build container and must print each `expect` line, with {version} (tag

@@ -23,6 +23,8 @@ export const manifestSchema = z.object({
     makeVars: z.record(z.string(), z.string()),
     env: z.record(z.string(), z.string()),
     network: z.literal("none"),
+    /** The Go build cache the compile ran with: a warm volume, a fresh one, or none (--no-cache). Same bytes either way. */
+    goCache: z.enum(["warm", "cold", "off"]).optional(),
   }),
   toolchain: z.object({
     /** The Debian suite whose packages built it; null for a --go-image of the user's. */

@@ -55,7 +55,7 @@ async function headCommit(dir: string): Promise<string | undefined> {
 }
 
 /** The commit a tag names at the source (peeled for annotated tags), or undefined when the tag does not exist. */
-async function remoteTagCommit(url: string, tag: string, signal?: AbortSignal): Promise<string | undefined> {
+export async function remoteTagCommit(url: string, tag: string, signal?: AbortSignal): Promise<string | undefined> {
   const out = await git(undefined, signal).raw(["ls-remote", url, `refs/tags/${tag}`, `refs/tags/${tag}^{}`]);
   const lines = out.trim().split("\n").filter(Boolean).map((l) => l.split(/\s+/));
   return (lines.find(([, ref]) => ref!.endsWith("^{}")) ?? lines[0])?.[0];

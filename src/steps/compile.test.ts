@@ -105,6 +105,28 @@ describe("compile step, against a fake engine", () => {
     expectContainerRemoved(fake);
   });
 
+  it("mounts the toolchain's Go build cache volume at GOCACHE: cold when made, warm after; none with --no-cache", async () => {
+    const fake = new FakeDocker();
+    fake.archive = () => tarOf("out", { [ASSET]: "ELF-BYTES", "version.txt": "runc version 1.0.0-rc9\n" });
+    const states: unknown[] = [];
+    for (const noCache of [false, false, true]) {
+      const ctx = await compileContext(fake);
+      ctx.options.noCache = noCache;
+      await compile(ctx);
+      states.push(ctx.goCache);
+    }
+    expect(states).toEqual(["cold", "warm", "off"]);
+    const [first, second, third] = [...fake.created.values()];
+    const gocache = first!.env.GOCACHE!;
+    expect(first!.volumes).toEqual([{ name: expect.stringMatching(/^nokmem-build-gocache-/), target: gocache }]);
+    expect(second!.volumes).toEqual(first!.volumes);
+    expect(third!.volumes).toEqual([]);
+    expect(third!.env.GOCACHE).toBe(gocache);
+    expect([...fake.volumes.values()].map((v) => v.labels)).toEqual([
+      expect.objectContaining({ "io.nokmem-build": "true", "io.nokmem-build.cache": "go-build", "io.nokmem-build.builder": "nokmem-build/builder:fake" }),
+    ]);
+  });
+
   it("throws InterruptedError when the signal aborts while the container runs, and copies nothing out", async () => {
     const fake = new FakeDocker();
     const abort = new AbortController();

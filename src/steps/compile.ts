@@ -6,6 +6,7 @@ import { runInContainer } from "../docker/run-container.js";
 import { OUT_DIR, planBuild } from "../recipes/build-plan.js";
 import { need, type Step } from "../pipeline/context.js";
 import { packCheckout, packTree } from "../source/pack.js";
+import { ensureGoCache } from "../toolchain/go-cache.js";
 
 const size = (bytes: number) => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)}g` : `${Math.round(bytes / 2 ** 20)}m`);
 
@@ -18,7 +19,11 @@ export const compileStep: Step = {
     const toolchain = need(ctx, "toolchain");
     const asset = need(ctx, "asset");
     const plan = planBuild(recipe, importPath, asset, { tag, commit: source.commit }, ctx.options.link);
-    progress(plan.command);
+    // Go's cache is content-addressed: a warm one gives the same bytes, sooner.
+    const cache = ctx.options.noCache ? undefined : await ensureGoCache(ctx.docker, toolchain.builderImage, toolchain.builderImageId);
+    ctx.goCache = cache?.state ?? "off";
+    ctx.log.line(cache ? `Go build cache: ${cache.state} (volume ${cache.name} at ${plan.goCache})` : "Go build cache: off (--no-cache)");
+    progress(`${plan.command} (Go build cache ${ctx.goCache})`);
 
     const run = await runInContainer(ctx.docker, {
       image: toolchain.builderImage,
@@ -28,6 +33,7 @@ export const compileStep: Step = {
       labels: ctx.labels,
       memoryBytes: ctx.options.memoryBytes,
       nanoCpus: ctx.options.nanoCpus,
+      volumes: cache ? [{ name: cache.name, target: plan.goCache }] : [],
       // The patched file, if any, is laid over the pristine checkout.
       inputs: [
         ["/", await packCheckout(source.dir, plan.workDir)],

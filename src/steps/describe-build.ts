@@ -35,6 +35,7 @@ export function describeBuild(ctx: BuildContext, sha256: string, size: number): 
       makeVars: recipe.make.vars,
       env: binary.env,
       network: "none",
+      goCache: ctx.goCache ?? "off",
     },
     toolchain: {
       suite: "suite" in toolchainPlan ? toolchainPlan.suite : null,

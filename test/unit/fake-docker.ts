@@ -28,6 +28,8 @@ export class FakeDocker implements DockerEngine {
   readonly removed: string[] = [];
   /** Entry paths of every tar copied in, per container. */
   readonly copiedIn = new Map<string, string[]>();
+  /** Volumes on the fake engine: name -> labels and size in bytes. */
+  readonly volumes = new Map<string, { labels: Record<string, string>; size: number }>();
 
   pingError: Error | undefined;
   engineArch = "x86_64";
@@ -112,6 +114,29 @@ export class FakeDocker implements DockerEngine {
   async listContainers(): Promise<Array<{ id: string; labels: Record<string, string> }>> {
     this.calls.push("listContainers");
     return [];
+  }
+
+  async ensureVolume(name: string, labels: Record<string, string>): Promise<{ created: boolean }> {
+    this.calls.push("ensureVolume");
+    if (this.volumes.has(name)) return { created: false };
+    this.volumes.set(name, { labels, size: 0 });
+    return { created: true };
+  }
+
+  async listVolumes(labels: Record<string, string>): Promise<Array<{ name: string; labels: Record<string, string> }>> {
+    this.calls.push("listVolumes");
+    const matches = (l: Record<string, string>) => Object.entries(labels).every(([k, v]) => l[k] === v);
+    return [...this.volumes].filter(([, v]) => matches(v.labels)).map(([name, v]) => ({ name, labels: v.labels }));
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    this.calls.push("removeVolume");
+    this.volumes.delete(name);
+  }
+
+  async volumeSizes(): Promise<Map<string, number>> {
+    this.calls.push("volumeSizes");
+    return new Map([...this.volumes].map(([name, v]) => [name, v.size]));
   }
 
   /** How many times a method was called. */
