@@ -2,6 +2,7 @@ import { createHash, type Hash } from "node:crypto";
 import { mkdir, open, rename, rm, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { ProxyAgent, fetch, type Dispatcher, type Response as UndiciResponse } from "undici";
 import { UserError, errorMessage } from "../errors.js";
 import { tempBeside, writeFileAtomically } from "../fs/atomic.js";
 import { parseSums, sumLine } from "../release/checksums.js";
@@ -152,14 +153,45 @@ async function downloadAttempt(req: VerifiedDownloadRequest, part: PartFile): Pr
   });
 }
 
-const startsAt = (res: Response, offset: number) => res.headers.get("content-range")?.match(/^bytes (\d+)-/)?.[1] === String(offset);
+const startsAt = (res: UndiciResponse, offset: number) => res.headers.get("content-range")?.match(/^bytes (\d+)-/)?.[1] === String(offset);
 
 /** Server errors and throttling pass; other refusals are final. 404 is for the caller to word. */
-function checkStatus(release: ReleaseFiles, url: string, res: Response): void {
+function checkStatus(release: ReleaseFiles, url: string, res: UndiciResponse): void {
   if (res.ok) return;
   const status = `HTTP ${res.status} ${res.statusText}`.trim();
   if (res.status >= 500 || res.status === 408 || res.status === 429) throw new TransientError(status);
   throw new UserError(`${label(release)}: ${url} answered ${status}`);
+}
+
+const proxies = new Map<string, Dispatcher>();
+const envVar = (name: string) => process.env[name.toLowerCase()] || process.env[name] || "";
+
+/** NO_PROXY as curl reads it: `*`, or host names and domains (a leading dot optional), with an optional port. */
+function bypassesProxy(url: URL): boolean {
+  const host = url.hostname.toLowerCase();
+  const port = url.port || (url.protocol === "https:" ? "443" : "80");
+  return envVar("NO_PROXY")
+    .split(/[,\s]+/)
+    .filter(Boolean)
+    .some((entry) => {
+      if (entry === "*") return true;
+      const [name, entryPort] = entry.toLowerCase().replace(/^\*?\./, "").split(":");
+      return (!entryPort || entryPort === port) && (host === name || host.endsWith(`.${name}`));
+    });
+}
+
+/**
+ * The proxy for a URL from HTTPS_PROXY / HTTP_PROXY and NO_PROXY (either case),
+ * as curl and apt read them: how enterprise and mainland-China build machines
+ * reach the internet. undici's ProxyAgent, one per proxy, so connections are reused.
+ */
+function proxyFor(target: string): Dispatcher | undefined {
+  const url = new URL(target);
+  const proxy = envVar(url.protocol === "https:" ? "HTTPS_PROXY" : "HTTP_PROXY");
+  if (!proxy || bypassesProxy(url)) return undefined;
+  let agent = proxies.get(proxy);
+  if (!agent) proxies.set(proxy, (agent = new ProxyAgent(proxy)));
+  return agent;
 }
 
 /**
@@ -171,7 +203,7 @@ async function attempt<T>(
   url: string,
   headers: Record<string, string>,
   signal: AbortSignal | undefined,
-  use: (res: Response, alive: () => void) => Promise<T>,
+  use: (res: UndiciResponse, alive: () => void) => Promise<T>,
 ): Promise<T> {
   const idle = new AbortController();
   let timer: NodeJS.Timeout | undefined;
@@ -181,7 +213,7 @@ async function attempt<T>(
   };
   alive();
   try {
-    const res = await fetch(url, { headers, signal: signal ? AbortSignal.any([signal, idle.signal]) : idle.signal });
+    const res = await fetch(url, { headers, signal: signal ? AbortSignal.any([signal, idle.signal]) : idle.signal, dispatcher: proxyFor(url) });
     // An unread body (404, 5xx) would hold its connection until garbage collection.
     return await use(res, alive).finally(() => (res.bodyUsed ? undefined : res.body?.cancel().catch(() => undefined)));
   } catch (err) {

@@ -1,6 +1,6 @@
 import { copyFile, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { cli, listDir, removeDir, run, tempDir } from "../helpers.js";
@@ -228,5 +228,59 @@ describe("nokmem-build download, against a local release server", () => {
     expect(res.stderr).toMatch(message);
     expect(requests).toEqual([]);
     expect(await listDir(out)).toEqual([]);
+  });
+});
+
+describe("download through a proxy (HTTPS_PROXY / HTTP_PROXY / NO_PROXY)", () => {
+  /** A forward proxy on 127.0.0.1 that tunnels CONNECT and relays absolute-form requests, counting both. */
+  async function startProxy(): Promise<{ url: string; seen: string[]; close: () => Promise<void> }> {
+    const seen: string[] = [];
+    const proxy = http.createServer((req, res) => {
+      seen.push(`GET ${req.url}`);
+      const upstream = http.request(req.url!, { method: req.method, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode!, up.headers);
+        up.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    proxy.on("connect", (req, client, head) => {
+      seen.push(`CONNECT ${req.url}`);
+      const [host, port] = req.url!.split(":");
+      const upstream = net.connect(Number(port), host, () => {
+        client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+        upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      upstream.on("error", () => client.destroy());
+      client.on("error", () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    return {
+      url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+      seen,
+      close: () => new Promise((resolve) => proxy.close(() => resolve())),
+    };
+  }
+
+  it("sends every request through HTTP_PROXY, and none when NO_PROXY names the host", async () => {
+    const name = await publishRelease("runc", "v1.0.0-rc9", "amd64");
+    const proxy = await startProxy();
+    try {
+      const via = path.join(work, "via-proxy");
+      const res = await cli(["download", "runc", "v1.0.0-rc9", "--out", via, "--base-url", base], { HTTP_PROXY: proxy.url, NO_PROXY: "" });
+      expect(res.code, res.stderr).toBe(0);
+      expect(await listDir(via)).toContain(name);
+      const port = new URL(base).port;
+      // Through the proxy: tunnels (reused across the release's files) or relayed requests, to the release server.
+      expect(proxy.seen.filter((r) => r.includes(`127.0.0.1:${port}`)).length).toBeGreaterThan(0);
+
+      proxy.seen.length = 0;
+      const direct = await cli(["download", "runc", "v1.0.0-rc9", "--out", path.join(work, "no-proxy"), "--base-url", base], { HTTP_PROXY: proxy.url, NO_PROXY: "localhost,127.0.0.1" });
+      expect(direct.code, direct.stderr).toBe(0);
+      expect(proxy.seen).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
   });
 });
