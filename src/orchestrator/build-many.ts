@@ -1,4 +1,4 @@
-import { UsageError, UserError, errorMessage, throwIfInterrupted } from "../errors.js";
+import { UsageError, UserError, errorMessage, systemFailure, throwIfInterrupted } from "../errors.js";
 import type { BuildOptions } from "../pipeline/context.js";
 import { taskList } from "../pipeline/render.js";
 import { COMPONENTS } from "../recipes/load.js";
@@ -37,11 +37,16 @@ export interface ManyOptions extends Omit<BuildOptions, "component" | "version" 
  */
 export async function buildMany(targets: Target[], opts: ManyOptions, deps: BuildDeps): Promise<TargetOutcome[]> {
   const outcomes: TargetOutcome[] = [];
+  // The task list goes on past a failing task; what is not a target's own failure (a bug) is raised after it.
+  let unexpected: { err: unknown } | undefined;
   const tasks = taskList(
     targets.map((t) => ({
       title: targetName(t),
       task: async (_, task) => {
-        const outcome = await buildOne(t, opts, deps);
+        const outcome = await buildOne(t, opts, deps).catch((err: unknown) => {
+          unexpected ??= { err };
+          throw err;
+        });
         outcomes.push(outcome);
         task.title = `${targetName(t)}: ${outcome.status}`;
         if ("reason" in outcome) throw new Error(outcome.reason);
@@ -51,8 +56,9 @@ export async function buildMany(targets: Target[], opts: ManyOptions, deps: Buil
     { concurrent: opts.jobs, exitOnError: false },
   );
   await tasks.run().catch(() => undefined);
-  // An interrupted run is not a run that built nothing: it ends as interrupted (exit 130).
+  // An interrupted run is not a run that built nothing: it ends as interrupted (exit 130, 143).
   throwIfInterrupted(deps.signal);
+  if (unexpected) throw unexpected.err;
   const order = targets.map(targetName);
   return outcomes.sort((a, b) => order.indexOf(a.target) - order.indexOf(b.target));
 }
@@ -72,7 +78,9 @@ async function buildOne(t: Target, opts: ManyOptions, deps: BuildDeps): Promise<
     );
     return { target, status: r.status, asset: r.asset, sha256: r.sha256 };
   } catch (err) {
-    if (deps.signal.aborted || !(err instanceof UserError)) throw err;
-    return { target, status: "failed", reason: errorMessage(err) };
+    // A file-system or Docker failure (ENOSPC, the engine gone) is this target's failure too, in one line.
+    const reason = err instanceof UserError ? errorMessage(err) : systemFailure(err);
+    if (deps.signal.aborted || reason === undefined) throw err;
+    return { target, status: "failed", reason };
   }
 }
