@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
-import { InterruptedError, ReportedFailure, UserError, systemFailure } from "./errors.js";
+import { InterruptedError, ReportedFailure, UserError, interruptedExitCode, interruption, systemFailure } from "./errors.js";
 import { BuildFailedError } from "./steps/compile.js";
 import { registerBuildCommand } from "./commands/build-component.js";
 import { registerToolchainCommand } from "./commands/toolchain.js";
@@ -18,13 +18,12 @@ import { TOOL_VERSION } from "./tool-version.js";
 // A repository that asks for credentials must fail, not wait on a prompt nobody sees (CI has no stdin).
 process.env.GIT_TERMINAL_PROMPT ??= "0";
 
-const controller = new AbortController();
-let interrupts = 0;
+const controller = interruption;
 for (const sig of ["SIGINT", "SIGTERM"] as const) {
   process.on(sig, () => {
     // The first signal stops the run and cleans up; a second one gives up waiting.
-    if (++interrupts > 1) process.exit(130);
-    process.stderr.write(`nokmem-build: ${sig}: stopping, removing the build container…\n`);
+    if (controller.signal.aborted) process.exit(interruptedExitCode(sig));
+    process.stderr.write(`nokmem-build: ${sig}: stopping and cleaning up (again to quit at once)…\n`);
     controller.abort(sig);
   });
 }
@@ -71,7 +70,10 @@ try {
     if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: err.message.replace(/^error: /, ""), exitCode: 2 }, null, 2)}\n`);
     process.exit(2);
   }
-  if (err instanceof InterruptedError || controller.signal.aborted) fail(new InterruptedError(String(controller.signal.reason ?? "signal")).message, 130);
+  if (err instanceof InterruptedError || controller.signal.aborted) {
+    const signal = String(controller.signal.reason ?? (err as InterruptedError).signal);
+    fail(new InterruptedError(signal).message, interruptedExitCode(signal));
+  }
   if (err instanceof BuildFailedError && !json) process.stderr.write(err.logTail.map((l) => `  | ${l}\n`).join(""));
   if (err instanceof ReportedFailure && json) process.exit(err.exitCode);
   if (err instanceof UserError) fail(err.message, err.exitCode);

@@ -1,4 +1,4 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import os from "node:os";
@@ -16,10 +16,11 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the compiled CLI as a user would, without a terminal. */
-export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+/** Runs the compiled CLI as a user would, without a terminal; `started` gets the process (to signal it, or read its pid). */
+export function cli(args: string[], env: NodeJS.ProcessEnv = {}, started?: (child: ChildProcess) => void): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, CI: "true", ...env } });
+    started?.(child);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (b) => (stdout += b));
@@ -34,9 +35,10 @@ export async function tempDir(prefix: string): Promise<string> {
 
 export const removeDir = (dir: string) => rm(dir, { recursive: true, force: true });
 
-/** Containers carrying the tool's label: none must outlive a run. */
-export async function toolContainers(): Promise<string[]> {
-  const { stdout } = await run("docker", ["ps", "-aq", "--filter", "label=io.nokmem-build"]);
+/** Containers carrying the tool's label: none must outlive a run. `pid`: of that run only; `host`: on that engine (DOCKER_HOST form). */
+export async function toolContainers(opts: { pid?: number; host?: string } = {}): Promise<string[]> {
+  const filters = ["--filter", "label=io.nokmem-build", ...(opts.pid ? ["--filter", `label=io.nokmem-build.pid=${opts.pid}`] : [])];
+  const { stdout } = await run("docker", [...(opts.host ? ["-H", opts.host] : []), "ps", "-aq", ...filters]);
   return stdout.split("\n").filter(Boolean);
 }
 
@@ -48,9 +50,9 @@ export async function listDir(dir: string): Promise<string[]> {
   }
 }
 
-/** Temp entries this tool creates in the system temp directory. */
-export async function toolTempEntries(): Promise<string[]> {
-  return (await readdir(os.tmpdir())).filter((n) => n.startsWith("nokmem-build-"));
+/** Temp entries this tool creates in the system temp directory (or `dir`, a TMPDIR given to the runs). */
+export async function toolTempEntries(dir = os.tmpdir()): Promise<string[]> {
+  return (await readdir(dir)).filter((n) => n.startsWith("nokmem-build-"));
 }
 
 /** The registry-less Go image, made (or reused) exactly as README and .ci/run do. */

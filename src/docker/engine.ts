@@ -1,6 +1,6 @@
 import Docker from "dockerode";
-import { PassThrough, type Readable } from "node:stream";
-import { UserError, errorMessage } from "../errors.js";
+import { PassThrough, Transform, type Readable } from "node:stream";
+import { InterruptedError, UserError, errorMessage, interruption, onAbort } from "../errors.js";
 
 export interface ContainerSpec {
   image: string;
@@ -71,22 +71,142 @@ function endpointOf(): string {
   return process.env.DOCKER_HOST || "unix:///var/run/docker.sock";
 }
 
-/** Wraps a failure with the container id and what was being done, so logs and errors say which one. */
-async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw new Error(`${what}: ${errorMessage(err)}`, { cause: err });
+/** How long the engine may take to answer a request (ping, inspect, create, start, remove, list …). */
+export const ANSWER_MS = 30_000;
+/** How long a copy into or out of a container may stand still before the engine counts as stuck. */
+export const TRANSFER_IDLE_MS = 60_000;
+
+/** The engine failed us: it went away, or stopped answering. One line, exit 1. */
+export class DockerEngineError extends UserError {
+  constructor(
+    message: string,
+    readonly kind: "gone" | "silent",
+    /** For "gone": the socket error (ECONNREFUSED …). */
+    readonly detail = "",
+  ) {
+    super(message);
+    this.name = "DockerEngineError";
   }
 }
 
-/** Collects a JSON-lines progress stream (build, pull, import) and fails on its first error entry. */
+/** Socket-level failures: the engine is not there (any more), whatever the request was. */
+const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ENOENT", "EPIPE", "ECONNABORTED", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "ENOTCONN"]);
+
+function connectionLost(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code === "string" && CONNECTION_CODES.has(code)) return code;
+  return /^(socket hang up|aborted)$/.test(errorMessage(err)) ? errorMessage(err) : undefined;
+}
+
+/** The HTTP status the engine answered with, through our wrapping. */
+const statusOf = (err: unknown): number | undefined =>
+  (err as { statusCode?: number }).statusCode ?? ((err as Error).cause as { statusCode?: number } | undefined)?.statusCode;
+
+const cut = () => Object.assign(new Error("aborted"), { code: "ECONNRESET" });
+const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
+const firstLine = (err: unknown) => errorMessage(err).split("\n")[0]!;
+/** A timer that never keeps the process alive on its own. */
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+interface CallOptions {
+  /** Time limit; with `touch`, the longest time without progress. */
+  ms?: number;
+  /** False for clean-up, which must still run after an interrupt. */
+  interruptible?: boolean;
+}
+
+/**
+ * One request to the engine, bounded: `fn` gets the request's abort signal
+ * (passed on to dockerode, so a given-up request closes its connection) and
+ * `touch`, which restarts the clock while bytes move.
+ */
+type Call = <T>(what: string, fn: (signal: AbortSignal, touch: () => void) => Promise<T>, opts?: CallOptions) => Promise<T>;
+
+function requests(endpoint: string, interrupt: AbortSignal | undefined) {
+  /** Any failure of a request as one line: the engine went away, stopped answering, or said no (with its words). */
+  const fault = (what: string, err: unknown): Error => {
+    if (err instanceof UserError || err instanceof InterruptedError) return err;
+    const lost = connectionLost(err);
+    if (lost) return new DockerEngineError(`the Docker engine at ${endpoint} went away while ${what} (${lost}): check that dockerd is running, then try again`, "gone", lost);
+    return new Error(`${what}: ${firstLine(err)}`, { cause: err });
+  };
+  const silent = (what: string, ms: number) =>
+    new DockerEngineError(
+      `the Docker engine at ${endpoint} did not answer within ${seconds(ms)} while ${what}: check that dockerd is running and not stuck, or point DOCKER_HOST at another engine`,
+      "silent",
+    );
+
+  const call: Call = async (what, fn, { ms = ANSWER_MS, interruptible = true } = {}) => {
+    const ac = new AbortController();
+    const stop = onAbort(interruptible ? [interrupt] : []);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(silent(what, ms)), ms);
+    });
+    try {
+      return await Promise.race([fn(ac.signal, () => timer?.refresh()), timedOut, stop.promise]);
+    } catch (err) {
+      // A request given up closes its connection.
+      ac.abort(err);
+      throw fault(what, err);
+    } finally {
+      clearTimeout(timer);
+      stop.off();
+    }
+  };
+
+  /** An image build, pull or import: unbounded in time (minutes are normal), but it fails when the connection drops and stops on an interrupt. */
+  const longRequest = async (what: string, open: (signal: AbortSignal) => Promise<NodeJS.ReadableStream>, follow: (stream: NodeJS.ReadableStream) => Promise<unknown>) => {
+    const ac = new AbortController();
+    const stop = onAbort([interrupt]);
+    try {
+      const stream = await Promise.race([open(ac.signal), stop.promise]);
+      // Closing the connection is what makes the engine cancel the build or pull.
+      stop.promise.catch(() => (stream as unknown as { destroy?: () => void }).destroy?.());
+      await Promise.race([follow(stream), stop.promise]);
+    } catch (err) {
+      ac.abort(err);
+      throw fault(what, err);
+    } finally {
+      stop.off();
+    }
+  };
+
+  return { call, longRequest, fault };
+}
+
+/**
+ * Passes a stream through, calling `touch` for every chunk (the idle clock of
+ * a copy). With `cutIsLoss`, a source that closes before its end (the engine
+ * went away mid-body) fails the copy instead of ending it short.
+ */
+function counted(source: Readable, touch: () => void, onError: (err: unknown) => Error, cutIsLoss = false): Transform {
+  let ended = false;
+  const through = new Transform({
+    transform(chunk, _enc, done) {
+      touch();
+      done(null, chunk);
+    },
+  });
+  source.on("end", () => (ended = true));
+  source.on("error", (err) => through.destroy(onError(err)));
+  if (cutIsLoss) source.on("close", () => ended || through.destroy(onError(cut())));
+  through.on("close", () => ended || source.destroy());
+  source.pipe(through);
+  return through;
+}
+
+/** Collects a JSON-lines progress stream (build, pull, import) and fails on its first error entry or a cut connection. */
 function followProgress(modem: Docker["modem"], stream: NodeJS.ReadableStream, onLine?: (line: string) => void) {
   return new Promise<Array<Record<string, unknown>>>((resolve, reject) => {
+    // A stream that closes without ending was cut: never a success.
+    let ended = false;
+    stream.on("end", () => (ended = true));
     modem.followProgress(
       stream,
       (err: Error | null, output: Array<Record<string, unknown>>) => {
         if (err) return reject(err);
+        if (!ended) return reject(cut());
         const failed = output.find((o) => o.error || o.errorDetail);
         if (failed) return reject(new Error(String(failed.error ?? JSON.stringify(failed.errorDetail))));
         resolve(output);
@@ -100,24 +220,43 @@ function followProgress(modem: Docker["modem"], stream: NodeJS.ReadableStream, o
   });
 }
 
-export function connectDocker(): DockerEngine {
+/**
+ * The engine at DOCKER_HOST (or the local socket). Every request is bounded
+ * (ANSWER_MS; copies: TRANSFER_IDLE_MS without progress) except the wait for a
+ * build container's exit and image builds, pulls and imports, which may take
+ * minutes but fail as soon as the connection drops. `interrupt` (by default
+ * the process's first SIGINT or SIGTERM) stops any request at once, except
+ * the clean-up (removing a container), which still runs within its bound.
+ */
+export function connectDocker(interrupt: AbortSignal | undefined = interruption.signal): DockerEngine {
   // dockerode reads DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH itself.
   const docker = new Docker();
+  // dockerode takes an abort signal on these calls too; its types do not say so.
+  const untyped = docker as unknown as {
+    ping(opts: { abortSignal: AbortSignal }): Promise<unknown>;
+    version(opts: { abortSignal: AbortSignal }): Promise<Docker.DockerVersion>;
+  };
+  const inspectImage = (ref: string, signal: AbortSignal) => docker.getImage(ref).inspect({ abortSignal: signal } as Docker.ImageInspectOptions);
   const endpoint = endpointOf();
+  const { call, longRequest, fault } = requests(endpoint, interrupt);
+  const follow = (onLine?: (line: string) => void) => (stream: NodeJS.ReadableStream) => followProgress(docker.modem, stream, onLine);
+  /** The image each container we made runs, to name it when the container cannot start. */
+  const imageOf = new Map<string, string>();
+  const imageIdOf = async (ref: string) => (await call(`looking up image ${ref}`, (signal) => inspectImage(ref, signal))).Id;
 
   return {
     endpoint,
     async ping() {
       try {
-        await docker.ping();
+        await call("checking that it runs (ping)", (signal) => untyped.ping({ abortSignal: signal }));
       } catch (err) {
-        throw new UserError(
-          `no Docker engine answers at ${endpoint} (${errorMessage(err)}): start dockerd, or point DOCKER_HOST at an engine`,
-        );
+        if (err instanceof InterruptedError || (err instanceof DockerEngineError && err.kind === "silent")) throw err;
+        const cause = err instanceof DockerEngineError ? err.detail : firstLine((err as Error).cause ?? err);
+        throw new UserError(`no Docker engine answers at ${endpoint} (${cause}): start dockerd, or point DOCKER_HOST at an engine`);
       }
     },
     async engineInfo() {
-      const v = await docker.version();
+      const v = await call("asking its version", (signal) => untyped.version({ abortSignal: signal }));
       return { version: v.Version, os: v.Os, arch: v.Arch };
     },
     async imageId(ref) {
@@ -125,144 +264,175 @@ export function connectDocker(): DockerEngine {
     },
     async imageInfo(ref) {
       try {
-        const image = await docker.getImage(ref).inspect();
+        const image = await call(`looking up image ${ref}`, (signal) => inspectImage(ref, signal));
         return { id: image.Id, repoDigests: image.RepoDigests ?? [], labels: image.Config?.Labels ?? {} };
       } catch (err) {
-        if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+        if (statusOf(err) === 404) return undefined;
         throw err;
       }
     },
     async pullImage(ref, onLine) {
-      await step(`pulling ${ref}`, async () => followProgress(docker.modem, await docker.pull(ref), onLine));
+      await longRequest(`pulling ${ref}`, (signal) => docker.pull(ref, { abortSignal: signal }), follow(onLine));
     },
     async tagImage(ref, newRef) {
       const [repo, tag] = splitRef(newRef);
-      await step(`tagging ${ref} as ${newRef}`, () => docker.getImage(ref).tag({ repo, tag }));
+      await call(`tagging ${ref} as ${newRef}`, (signal) => docker.getImage(ref).tag({ repo, tag, abortSignal: signal }));
     },
     async buildImage(context, opts, onLine) {
-      return step(`building image ${opts.tag}`, async () => {
-        const stream = await docker.buildImage(context, {
-          t: opts.tag,
-          dockerfile: opts.dockerfile,
-          buildargs: opts.buildArgs,
-          networkmode: opts.networkMode,
-          labels: opts.labels,
-          rm: true,
-          forcerm: true,
-        });
-        await followProgress(docker.modem, stream, onLine);
-        return (await docker.getImage(opts.tag).inspect()).Id;
-      });
+      const buildOptions = {
+        t: opts.tag,
+        dockerfile: opts.dockerfile,
+        buildargs: opts.buildArgs,
+        networkmode: opts.networkMode,
+        labels: opts.labels,
+        rm: true,
+        forcerm: true,
+      };
+      await longRequest(`building image ${opts.tag}`, (signal) => docker.buildImage(context, { ...buildOptions, abortSignal: signal }), follow(onLine));
+      return imageIdOf(opts.tag);
     },
     async importImage(rootfsTar, ref) {
-      return step(`importing ${ref}`, async () => {
-        const [repo, tag] = splitRef(ref);
-        const stream = await docker.importImage(rootfsTar, { repo, tag });
-        await followProgress(docker.modem, stream);
-        return (await docker.getImage(ref).inspect()).Id;
-      });
+      const [repo, tag] = splitRef(ref);
+      await longRequest(`importing ${ref}`, (signal) => docker.importImage(rootfsTar, { repo, tag, abortSignal: signal }), follow());
+      return imageIdOf(ref);
     },
     async createContainer(spec) {
-      const container = await step(`creating a container from ${spec.image}`, () =>
-        docker.createContainer({
-          Image: spec.image,
-          Cmd: spec.cmd,
-          Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
-          WorkingDir: spec.workingDir,
-          Labels: spec.labels,
-          NetworkDisabled: true,
-          HostConfig: {
-            NetworkMode: "none",
-            Memory: spec.memoryBytes || undefined,
-            // Without an equal swap limit the kernel swaps instead of OOM-killing.
-            MemorySwap: spec.memoryBytes || undefined,
-            NanoCpus: spec.nanoCpus || undefined,
-            Mounts: spec.volumes?.map((v) => ({ Type: "volume" as const, Source: v.name, Target: v.target })),
-          },
-        }),
+      const container = await call(
+        `creating a container from ${spec.image}`,
+        (signal) =>
+          docker.createContainer({
+            Image: spec.image,
+            Cmd: spec.cmd,
+            Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+            WorkingDir: spec.workingDir,
+            Labels: spec.labels,
+            NetworkDisabled: true,
+            HostConfig: {
+              NetworkMode: "none",
+              Memory: spec.memoryBytes || undefined,
+              // Without an equal swap limit the kernel swaps instead of OOM-killing.
+              MemorySwap: spec.memoryBytes || undefined,
+              NanoCpus: spec.nanoCpus || undefined,
+              Mounts: spec.volumes?.map((v) => ({ Type: "volume" as const, Source: v.name, Target: v.target })),
+            },
+            abortSignal: signal,
+          }),
+        // Not interruptible: a container made after we stopped listening would be left behind, its id unknown.
+        { interruptible: false },
       );
+      imageOf.set(container.id, spec.image);
       return container.id;
     },
     async putArchive(id, destDir, tar) {
-      await step(`copying files into container ${short(id)}`, () =>
-        docker.getContainer(id).putArchive(tar as never, { path: destDir }),
+      const what = `copying files into container ${short(id)}`;
+      await call(
+        what,
+        (signal, touch) => docker.getContainer(id).putArchive(counted(tar, touch, (err) => fault(what, err)) as never, { path: destDir, abortSignal: signal }),
+        { ms: TRANSFER_IDLE_MS },
       );
     },
     async run(id, sink, signal) {
       const container = docker.getContainer(id);
-      return step(`running container ${short(id)}`, async () => {
-        const stream = await container.attach({ stream: true, stdout: true, stderr: true });
-        const stdout = new PassThrough();
-        const stderr = new PassThrough();
-        stdout.on("data", (b: Buffer) => sink("stdout", b.toString()));
-        stderr.on("data", (b: Buffer) => sink("stderr", b.toString()));
-        const ended = new Promise<void>((resolve) => {
-          stream.on("end", resolve);
-          stream.on("close", resolve);
-          stream.on("error", () => resolve());
-        });
-        docker.modem.demuxStream(stream, stdout, stderr);
-        const kill = () => void container.kill().catch(() => undefined);
-        signal?.addEventListener("abort", kill, { once: true });
-        try {
-          await container.start();
-          if (signal?.aborted) kill();
-          const result = (await container.wait()) as { StatusCode: number };
-          await ended;
-          const state = (await container.inspect()).State;
-          return { exitCode: result.StatusCode, oomKilled: Boolean(state.OOMKilled) };
-        } finally {
-          signal?.removeEventListener("abort", kill);
-          // A followed stream left open would keep Node alive.
-          (stream as unknown as { destroy?: () => void }).destroy?.();
-        }
+      const what = `running container ${short(id)}`;
+      // The engine refused to start it (no such executable in the image, a bad limit): its words, and the image.
+      const cannotStart = (err: unknown) => {
+        const words = statusOf(err) ? String(((err as Error).cause as Error).message).replace(/^\(HTTP code \d+\) [^-]*- /, "").trim() : undefined;
+        const why = words?.match(/unable to start container process: (.*?)(: unknown)?$/)?.[1] ?? words;
+        return why ? new UserError(`cannot start a container from ${imageOf.get(id) ?? "its image"}: ${why}`) : err;
+      };
+      const stream = await call(`attaching to container ${short(id)}`, (s) => container.attach({ stream: true, stdout: true, stderr: true, abortSignal: s }));
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      stdout.on("data", (b: Buffer) => sink("stdout", b.toString()));
+      stderr.on("data", (b: Buffer) => sink("stderr", b.toString()));
+      // The output closes when the process exits, and when the engine goes away.
+      const outputClosed = new Promise<void>((resolve) => {
+        stream.on("end", resolve);
+        stream.on("close", resolve);
+        stream.on("error", () => resolve());
       });
+      docker.modem.demuxStream(stream, stdout, stderr);
+      // Stopped by the run's own signal as by the process's interrupt; the caller's clean-up removes the container.
+      const { promise: stop, off } = onAbort([signal, interrupt]);
+      const waitRequest = new AbortController();
+      try {
+        await Promise.race([call(`starting container ${short(id)}`, (s) => container.start({ abortSignal: s })).catch((err) => Promise.reject(cannotStart(err))), stop]);
+        // The one unbounded request: a build takes as long as it takes. Once the engine is gone it never
+        // answers (its response has begun), so the closed output is the sign, and inspect tells which.
+        const waiting = container.wait({ abortSignal: waitRequest.signal }) as Promise<{ StatusCode: number }>;
+        waiting.catch(() => undefined);
+        const exitedOrClosed = Promise.race([waiting.catch((err) => Promise.reject(fault(what, err))), outputClosed]);
+        for (;;) {
+          await Promise.race([exitedOrClosed, stop]);
+          const { State: state } = await call(what, (s) => container.inspect({ abortSignal: s }), { interruptible: false });
+          if (!state.Running) {
+            // What the process printed last may still be on its way when wait() answered first.
+            await Promise.race([outputClosed, pause(10_000), stop]);
+            return { exitCode: state.ExitCode, oomKilled: Boolean(state.OOMKilled) };
+          }
+          // The output closed a moment before the process was counted as exited: look again shortly.
+          await Promise.race([waiting.catch(() => undefined), pause(1_000), stop]);
+        }
+      } finally {
+        off();
+        waitRequest.abort();
+        // A followed stream left open would keep Node alive.
+        (stream as unknown as { destroy?: () => void }).destroy?.();
+      }
     },
     async getArchive(id, path) {
-      return step(`copying ${path} out of container ${short(id)}`, async () =>
-        (await docker.getContainer(id).getArchive({ path })) as unknown as Readable,
-      );
+      const what = `copying ${path} out of container ${short(id)}`;
+      const body = await call(what, (signal) => docker.getContainer(id).getArchive({ path, abortSignal: signal }) as unknown as Promise<Readable>);
+      // The body is read after this call returned: its own idle clock stops a copy that stands still.
+      const idle = setTimeout(() => out.destroy(new DockerEngineError(`the Docker engine at ${endpoint} sent nothing for ${seconds(TRANSFER_IDLE_MS)} while ${what}`, "silent")), TRANSFER_IDLE_MS);
+      const out = counted(body, () => idle.refresh(), (err) => fault(what, err), true);
+      out.on("close", () => clearTimeout(idle));
+      const stop = onAbort([interrupt]);
+      stop.promise.catch((err) => out.destroy(err));
+      out.on("close", stop.off);
+      return out;
     },
     async removeContainer(id) {
       try {
-        await docker.getContainer(id).remove({ force: true, v: true });
+        // Not interruptible: this is the clean-up an interrupt runs.
+        await call(`removing container ${short(id)}`, (signal) => docker.getContainer(id).remove({ force: true, v: true, abortSignal: signal }), { interruptible: false });
       } catch (err) {
-        if ((err as { statusCode?: number }).statusCode === 404) return;
-        throw new Error(`removing container ${short(id)}: ${errorMessage(err)}`, { cause: err });
+        if (statusOf(err) === 404) return;
+        throw err;
       }
     },
     async listContainers(labels) {
       const filters = { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) };
-      const list = await docker.listContainers({ all: true, filters });
+      const list = await call("listing containers", (signal) => docker.listContainers({ all: true, filters, abortSignal: signal }));
       return list.map((c) => ({ id: c.Id, labels: c.Labels }));
     },
     async ensureVolume(name, labels) {
       try {
-        await docker.getVolume(name).inspect();
+        await call(`inspecting volume ${name}`, (signal) => docker.getVolume(name).inspect({ abortSignal: signal }));
         return { created: false };
       } catch (err) {
-        if ((err as { statusCode?: number }).statusCode !== 404) throw new Error(`inspecting volume ${name}: ${errorMessage(err)}`, { cause: err });
+        if (statusOf(err) !== 404) throw err;
       }
       // Creating a volume that exists (a parallel build won the race) returns it unchanged.
-      await step(`creating volume ${name}`, () => docker.createVolume({ Name: name, Labels: labels }));
+      await call(`creating volume ${name}`, (signal) => docker.createVolume({ Name: name, Labels: labels, abortSignal: signal }));
       return { created: true };
     },
     async listVolumes(labels) {
       const filters = { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) };
-      const { Volumes } = await docker.listVolumes({ filters });
+      const { Volumes } = await call("listing volumes", (signal) => docker.listVolumes({ filters, abortSignal: signal }));
       return (Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
     },
     async removeVolume(name) {
       try {
-        await docker.getVolume(name).remove();
+        await call(`removing volume ${name}`, (signal) => docker.getVolume(name).remove({ abortSignal: signal }));
       } catch (err) {
-        if ((err as { statusCode?: number }).statusCode === 404) return;
-        throw new Error(`removing volume ${name}: ${errorMessage(err)}`, { cause: err });
+        if (statusOf(err) === 404) return;
+        throw err;
       }
     },
     async volumeSizes() {
-      const df = (await docker.df()) as { Volumes?: Array<{ Name: string; UsageData?: { Size?: number } }> };
-      return new Map((df.Volumes ?? []).flatMap((v) => (v.UsageData?.Size ?? -1) >= 0 ? [[v.Name, v.UsageData!.Size!] as const] : []));
+      const df = (await call("reading disk usage", () => docker.df())) as { Volumes?: Array<{ Name: string; UsageData?: { Size?: number } }> };
+      return new Map((df.Volumes ?? []).flatMap((v) => ((v.UsageData?.Size ?? -1) >= 0 ? [[v.Name, v.UsageData!.Size!] as const] : [])));
     },
   };
 }

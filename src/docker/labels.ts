@@ -1,4 +1,5 @@
 import os from "node:os";
+import { InterruptedError, UserError } from "../errors.js";
 import { pidAlive } from "../fs/sweep.js";
 import type { DockerEngine } from "./engine.js";
 
@@ -19,6 +20,15 @@ export function runLabels(runId: string): Record<string, string> {
 export async function sweepLeftovers(docker: DockerEngine): Promise<number> {
   const mine = await docker.listContainers({ [TOOL_LABEL]: "true", [HOST_LABEL]: os.hostname() });
   const dead = mine.filter((c) => !pidAlive(Number(c.labels[PID_LABEL])));
-  await Promise.all(dead.map((c) => docker.removeContainer(c.id)));
-  return dead.length;
+  // Another run sweeping the same leftover at the same time (409: removal in progress) is no reason to fail this one;
+  // the engine gone or stuck, or an interrupt, is.
+  const removed = await Promise.all(
+    dead.map((c) =>
+      docker.removeContainer(c.id).then(
+        () => true,
+        (err: unknown) => (err instanceof UserError || err instanceof InterruptedError ? Promise.reject(err) : false),
+      ),
+    ),
+  );
+  return removed.filter(Boolean).length;
 }

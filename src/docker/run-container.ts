@@ -28,6 +28,7 @@ export interface ContainerRunResult {
 export async function runInContainer(docker: DockerEngine, req: ContainerRunRequest): Promise<ContainerRunResult> {
   const id = await docker.createContainer(req);
   let collected: string | undefined;
+  let failed = false;
   try {
     for (const [dest, tar] of req.inputs ?? []) await docker.putArchive(id, dest, tar);
     const exit = await docker.run(id, req.sink, req.signal);
@@ -37,9 +38,14 @@ export async function runInContainer(docker: DockerEngine, req: ContainerRunRequ
     }
     return { ...exit, collected };
   } catch (err) {
+    failed = true;
     if (collected) await rm(collected, { recursive: true, force: true });
     throw err;
   } finally {
-    await docker.removeContainer(id);
+    // After a failure (the engine gone, an interrupt) that failure is the news, not a removal that
+    // fails with it: a container left behind carries our labels and the next run sweeps it.
+    await docker.removeContainer(id).catch((err: unknown) => {
+      if (!failed) throw err;
+    });
   }
 }

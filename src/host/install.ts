@@ -1,8 +1,8 @@
-import { chmod, chown, copyFile, readdir, rename, stat } from "node:fs/promises";
+import { chmod, chown, copyFile, readdir, rename, rm, stat } from "node:fs/promises";
 import { replaceAtomically } from "../fs/atomic.js";
 import { sweepTempsBeside } from "../fs/sweep.js";
 import path from "node:path";
-import { UsageError, UserError } from "../errors.js";
+import { UsageError, UserError, osFailure } from "../errors.js";
 import type { Component } from "../recipes/schema.js";
 import { verifyBinary } from "../verify/verify.js";
 import { findInstalled, onNode } from "./locate.js";
@@ -102,10 +102,16 @@ export async function installBinary(file: string, opts: InstallOptions): Promise
   for (let n = 1; await stat(backup).catch(() => undefined); n++) backup = `${target}${BACKUP_MARK}${stamp(new Date())}-${n}`;
 
   if (!opts.dryRun) {
-    await copyFile(target, backup);
-    await chmod(backup, current.mode & 0o7777);
-    await chown(backup, current.uid, current.gid);
-    await swapIn(file, target, current);
+    try {
+      await copyFile(target, backup);
+      await chmod(backup, current.mode & 0o7777);
+      await chown(backup, current.uid, current.gid);
+      await swapIn(file, target, current);
+    } catch (err) {
+      // The binary is replaced in one rename or not at all: undo the backup, so a failed install changes nothing.
+      await rm(backup, { force: true }).catch(() => undefined);
+      throw writeFailure(onNode(opts.root, path.dirname(target)), err);
+    }
   }
   const services = await restartOrAdvise(opts);
   return {
@@ -116,6 +122,22 @@ export async function installBinary(file: string, opts: InstallOptions): Promise
     checks: afterChecks(opts.component),
     warnings,
   };
+}
+
+/** A file-system failure in the binary's directory as one line, with the usual causes of each. */
+function writeFailure(dir: string, err: unknown): unknown {
+  const os = osFailure(err);
+  if (!os) return err;
+  const { code } = os;
+  const hint =
+    code === "EPERM" || code === "EACCES"
+      ? `is ${dir} immutable (lsattr -d ${dir}; chattr -i) or not writable by this user?`
+      : code === "EROFS"
+        ? `${dir} is on a read-only file system: remount it read-write`
+        : code === "ENOSPC"
+          ? `free space in ${dir}`
+          : `check ${dir}`;
+  return new UserError(`cannot install into ${dir} (${os.text}): ${hint}; nothing was changed`);
 }
 
 /** Puts the newest backup back in place (one rename: its mode and owner are the original's). */

@@ -1,4 +1,4 @@
-import { UsageError, UserError, errorMessage, throwIfInterrupted } from "../errors.js";
+import { UsageError, UserError, errorMessage, systemFailure, throwIfInterrupted } from "../errors.js";
 import type { BuildOptions } from "../pipeline/context.js";
 import { taskList } from "../pipeline/render.js";
 import { COMPONENTS } from "../recipes/load.js";
@@ -37,14 +37,14 @@ export interface ManyOptions extends Omit<BuildOptions, "component" | "version" 
  */
 export async function buildMany(targets: Target[], opts: ManyOptions, deps: BuildDeps): Promise<TargetOutcome[]> {
   const outcomes: TargetOutcome[] = [];
-  // A failure that is not a user error (a bug, a Docker API fault) must not vanish with its target.
-  let unexpected: unknown;
+  // The task list goes on past a failing task; what is not a target's own failure (a bug) is raised after it.
+  let unexpected: { err: unknown } | undefined;
   const tasks = taskList(
     targets.map((t) => ({
       title: targetName(t),
       task: async (_, task) => {
         const outcome = await buildOne(t, opts, deps).catch((err: unknown) => {
-          unexpected ??= err;
+          unexpected ??= { err };
           throw err;
         });
         outcomes.push(outcome);
@@ -56,9 +56,9 @@ export async function buildMany(targets: Target[], opts: ManyOptions, deps: Buil
     { concurrent: opts.jobs, exitOnError: false },
   );
   await tasks.run().catch(() => undefined);
-  // An interrupted run is not a run that built nothing: it ends as interrupted (exit 130).
+  // An interrupted run is not a run that built nothing: it ends as interrupted (exit 130, 143).
   throwIfInterrupted(deps.signal);
-  if (unexpected !== undefined) throw unexpected;
+  if (unexpected) throw unexpected.err;
   const order = targets.map(targetName);
   return outcomes.sort((a, b) => order.indexOf(a.target) - order.indexOf(b.target));
 }
@@ -78,7 +78,9 @@ async function buildOne(t: Target, opts: ManyOptions, deps: BuildDeps): Promise<
     );
     return { target, status: r.status, asset: r.asset, sha256: r.sha256 };
   } catch (err) {
-    if (deps.signal.aborted || !(err instanceof UserError)) throw err;
-    return { target, status: "failed", reason: errorMessage(err) };
+    // A file-system or Docker failure (ENOSPC, the engine gone) is this target's failure too, in one line.
+    const reason = err instanceof UserError ? errorMessage(err) : systemFailure(err);
+    if (deps.signal.aborted || reason === undefined) throw err;
+    return { target, status: "failed", reason };
   }
 }

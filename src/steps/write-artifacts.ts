@@ -29,7 +29,7 @@ export const writeArtifactsStep: Step = {
 
     // Last point where an interrupt leaves the output directory untouched.
     throwIfInterrupted(ctx.signal);
-    ctx.published = await publishArtifacts(ctx.options.outDir, ctx.artifacts.all());
+    ctx.published = await publishArtifacts(ctx.options.outDir, ctx.artifacts.all(), ctx.signal);
     progress(`${ctx.published.length} files in ${ctx.options.outDir}`);
   },
 };
