@@ -6,7 +6,6 @@ import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { create } from "tar";
 import type { DockerEngine } from "../docker/engine.js";
-import { TOOL_LABEL } from "../docker/labels.js";
 import { TOOL_VERSION } from "../tool-version.js";
 import { aptMirror } from "./apt-mirror.js";
 import { ensureBaseImage, type BaseImage, type BaseImageOptions } from "./base-image.js";
@@ -16,7 +15,6 @@ export const NODE_SUITE = "trixie";
 
 /** The installed package this code runs from: lib/, recipes/, containers/, package.json, node_modules/. */
 const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const CONTENT_LABEL = `${TOOL_LABEL}.content`;
 
 export interface NodeImage {
   image: string;
@@ -76,10 +74,11 @@ async function nodeContext(): Promise<{ entries: string[]; hash: string }> {
  * the same base-image machinery as the build toolchains, once per content.
  */
 export async function ensureNodeImage(docker: DockerEngine, opts: BaseImageOptions & { force?: boolean }): Promise<NodeImage> {
-  const image = `nokmem-build/node:${TOOL_VERSION}`;
   const { entries, hash } = await nodeContext();
-  const existing = await docker.imageInfo(image);
-  if (existing && !opts.force && existing.labels[CONTENT_LABEL] === hash) return { image, id: existing.id, base: null, created: false };
+  // The tag names the content: another build of the CLI never takes over this one's image.
+  const image = `nokmem-build/node:${TOOL_VERSION}-${hash.slice(0, 12)}`;
+  const existing = opts.force ? undefined : await docker.imageInfo(image);
+  if (existing) return { image, id: existing.id, base: null, created: false };
 
   const base = await ensureBaseImage(docker, NODE_SUITE, opts);
   const mirror = opts.debianMirror ?? (await aptMirror());
@@ -87,7 +86,7 @@ export async function ensureNodeImage(docker: DockerEngine, opts: BaseImageOptio
   const context = create({ cwd: PACKAGE_ROOT, portable: true }, entries) as unknown as Readable;
   const id = await docker.buildImage(
     context,
-    { tag: image, dockerfile: "containers/node/Dockerfile", buildArgs: { BASE: base.image, DEBIAN_MIRROR: mirror ?? "" }, networkMode: "host", labels: { [CONTENT_LABEL]: hash } },
+    { tag: image, dockerfile: "containers/node/Dockerfile", buildArgs: { BASE: base.image, DEBIAN_MIRROR: mirror ?? "" }, networkMode: "host" },
     opts.onLine,
   );
   return { image, id, base, created: true };
