@@ -86,7 +86,7 @@ export async function inspectGoBinary(file: string): Promise<GoBinary> {
   try {
     elf = parseElfLinkage(buf, file);
   } catch (err) {
-    if (err instanceof NotElfError) throw new UsageError(`${file} is not a Go binary (${err.message.replace(`${file} `, "")})`);
+    if (err instanceof NotElfError) throw new UsageError(`${file} is not a Go binary (${err.reason})`);
     throw err;
   }
   const section = (name: string) => elf.sections.find((s) => s.name === name);
