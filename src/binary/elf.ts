@@ -24,7 +24,16 @@ export interface ElfLinkage {
   sections: ElfSection[];
 }
 
-export class NotElfError extends Error {}
+/** A file this reader cannot take as an ELF binary; `reason` says why without the file's name. */
+export class NotElfError extends Error {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
+    super(`${file} is ${reason}`);
+    this.name = "NotElfError";
+  }
+}
 
 const PT_INTERP = 3;
 const SHT_DYNSYM = 11;
@@ -51,14 +60,14 @@ export function parseElfLinkage(buf: Buffer, name = "file"): ElfLinkage {
     return parseElf(buf, name);
   } catch (err) {
     // Offsets that point past the end: a truncated or damaged file, not a bug.
-    if (err instanceof RangeError) throw new NotElfError(`${name} is a truncated or damaged ELF file (${err.message})`);
+    if (err instanceof RangeError) throw new NotElfError(name, `a truncated or damaged ELF file: its headers point past its ${buf.length} bytes`);
     throw err;
   }
 }
 
 function parseElf(buf: Buffer, name: string): ElfLinkage {
-  if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46) throw new NotElfError(`${name} is not an ELF binary`);
-  if (buf[4] !== 2 || buf[5] !== 1) throw new NotElfError(`${name} is not a 64-bit little-endian ELF binary`);
+  if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46) throw new NotElfError(name, "not an ELF executable");
+  if (buf[4] !== 2 || buf[5] !== 1) throw new NotElfError(name, "not a 64-bit little-endian ELF binary");
   const num = (off: number) => Number(buf.readBigUInt64LE(off));
   const cstr = (off: number) => buf.toString("latin1", off, buf.indexOf(0, off));
 

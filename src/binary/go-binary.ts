@@ -96,10 +96,7 @@ export async function inspectGoBinary(file: string): Promise<GoBinary> {
   try {
     elf = parseElfLinkage(buf, file);
   } catch (err) {
-    if (err instanceof NotElfError) {
-      const why = /truncated|damaged/.test(err.message) ? err.message.replace(`${file} is `, "") : "not an ELF executable";
-      throw new UsageError(`${file} is not a Go binary (${why})`);
-    }
+    if (err instanceof NotElfError) throw new UsageError(`${file} is not a Go binary (${err.reason})`);
     throw err;
   }
   const section = (name: string) => elf.sections.find((s) => s.name === name);

@@ -2,6 +2,7 @@ import path from "node:path";
 import { Argument, Option, type Command } from "commander";
 import { fetchVerified } from "../download/fetch-verified.js";
 import { ENV } from "../env.js";
+import { checkWritableDir } from "../fs/writable.js";
 import { DEFAULT_REPO, githubDownloadBase, parseBaseUrl, parseRepo, releaseFiles } from "../download/release-urls.js";
 import { COMPONENTS } from "../recipes/load.js";
 import { lookupRecipe } from "../recipes/lookup.js";
@@ -33,6 +34,8 @@ export function registerDownloadCommand(program: Command, rt: CommandRuntime): v
     .action(async (component: Component, version: string, flags: DownloadFlags) => {
       // The recipes word malformed and refused versions (exit 2) before any request is made.
       const { tag } = await lookupRecipe(component, version, { allowUnpinned: true });
+      // A bad --out is a usage error before any request, not after the download.
+      await checkWritableDir(flags.out, "--out");
       const release = releaseFiles({ component, version: tag, arch: flags.arch }, flags.baseUrl ?? githubDownloadBase(flags.repo));
       const result = await fetchVerified({
         release,

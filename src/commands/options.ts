@@ -5,6 +5,7 @@ import { UsageError } from "../errors.js";
 import { DEFAULT_TARGET_GLIBC } from "../binary/glibc.js";
 import { ENV } from "../env.js";
 import { SUITES, SUITE_NAMES, parseSuite, type Suite } from "../recipes/suites.js";
+import { gitUrl } from "../source/fetch.js";
 
 export function defaultCacheDir(): string {
   return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "nokmem-build");
@@ -64,13 +65,33 @@ export function parseMirror(value: string): string {
   return value.replace(/\/+$/, "");
 }
 
+// Docker's reference grammar (distribution/reference): [DOMAIN[:PORT]/]PATH[:TAG][@DIGEST], PATH in lower case.
+const DOMAIN = String.raw`(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::\d+)?`;
+const PATH_COMPONENT = String.raw`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`;
+const IMAGE_REF = new RegExp(
+  String.raw`^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$|^sha256:[0-9a-f]{64}$`,
+);
+
+/** An image reference Docker accepts, checked before any engine call (Docker would refuse it, or the HTTP client choke on it). */
+export function parseImageRef(value: string, flag = "--go-image"): string {
+  if (IMAGE_REF.test(value)) return value;
+  const why = IMAGE_REF.test(value.toLowerCase()) ? "repository names are lower case" : "not an image reference";
+  throw new UsageError(`${flag} ${value}: ${why}; expected [REGISTRY/]NAME[:TAG][@DIGEST], such as golang:1.19-bookworm`);
+}
+
+/** --source: a URL as git takes it, or a local clone that exists (the same test the clone applies, made before any engine work). */
+export function parseSource(value: string): string {
+  gitUrl(value);
+  return value;
+}
+
 export const jsonOption = (what = "the result") => new Option("--json", `print one JSON object with ${what} (or the error) instead of progress`);
 
 /** The flags every build command shares (the API's BuildOptions are made from them by sharedBuildSettings). */
 export const buildCommandOptions = () => [
-  new Option("--source <url-or-path>", "clone from this URL or local repository instead of upstream (mirror, air-gapped copy)"),
+  new Option("--source <url-or-path>", "clone from this URL or local repository instead of upstream (mirror, air-gapped copy)").argParser(parseSource),
   new Option("--allow-unpinned", "build even when the tag is not at the recipe's pinned commit (recorded loudly in the manifest)"),
-  new Option("--go-image <image>", "a Go image of your own instead of the recipe's Debian toolchain").env(ENV.goImage),
+  new Option("--go-image <image>", "a Go image of your own instead of the recipe's Debian toolchain").env(ENV.goImage).argParser((v) => parseImageRef(v)),
   suiteOption(),
   registryOption(),
   debianMirrorOption(),

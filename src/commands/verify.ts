@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { ReportedFailure } from "../errors.js";
+import { ReportedFailure, UsageError } from "../errors.js";
 import { verifyBinary, type VerifyResult } from "../verify/verify.js";
 import { targetGlibcOption, jsonOption } from "./options.js";
 import type { CommandRuntime } from "./runtime.js";
@@ -9,6 +9,15 @@ export function printVerdicts(results: VerifyResult[], rt: CommandRuntime): void
     rt.print(`${r.file}: kmem accounting ${r.kmem.toUpperCase()}${r.ok ? "" : " — FAILED"}`);
     for (const c of r.checks) rt.print(`  ${c.ok ? "ok  " : "FAIL"} ${c.name}: ${c.detail}`);
   }
+}
+
+/** Why verify failed, in one line: files it could not read as Go binaries (exit 2) before binaries that failed a check (exit 1). */
+function failure(files: string[], results: VerifyResult[], unverified: string[]): { message: string; exitCode: 1 | 2 } | undefined {
+  const failed = results.filter((r) => !r.ok).length;
+  const checks = failed ? `${failed} of ${files.length} binaries failed verification` : "";
+  if (!unverified.length) return failed ? { message: checks, exitCode: 1 } : undefined;
+  const unread = files.length === 1 ? unverified[0]! : `${unverified.length} of ${files.length} files could not be verified: ${unverified.join("; ")}`;
+  return { message: [unread, checks].filter(Boolean).join("; "), exitCode: 2 };
 }
 
 export function registerVerifyCommand(program: Command, rt: CommandRuntime): void {
@@ -21,10 +30,19 @@ export function registerVerifyCommand(program: Command, rt: CommandRuntime): voi
     .addOption(jsonOption("the results"))
     .action(async (files: string[], flags: { targetGlibc: string; runtime?: boolean; json?: boolean }) => {
       const results: VerifyResult[] = [];
-      for (const file of files) results.push(await verifyBinary(file, { targetGlibc: flags.targetGlibc, runtime: Boolean(flags.runtime) }));
-      const ok = results.every((r) => r.ok);
-      if (flags.json) rt.printJson({ ok, results });
+      // A file that is not a Go binary (or not a file) is reported, and the others are still verified.
+      const unverified: string[] = [];
+      for (const file of files) {
+        try {
+          results.push(await verifyBinary(file, { targetGlibc: flags.targetGlibc, runtime: Boolean(flags.runtime) }));
+        } catch (err) {
+          if (!(err instanceof UsageError)) throw err;
+          unverified.push(err.message);
+        }
+      }
+      const failed = failure(files, results, unverified);
+      if (flags.json) rt.printJson({ ok: !failed, results, ...(failed && { unverified, error: failed.message, exitCode: failed.exitCode }) });
       else printVerdicts(results, rt);
-      if (!ok) throw new ReportedFailure(`${results.filter((r) => !r.ok).length} of ${results.length} binaries failed verification`);
+      if (failed) throw new ReportedFailure(failed.message, failed.exitCode);
     });
 }

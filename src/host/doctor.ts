@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readFile, readdir, stat } from "node:fs/promises";
+import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { UsageError, UserError } from "../errors.js";
@@ -9,7 +9,7 @@ import { DEFAULT_TARGET_GLIBC } from "../binary/glibc.js";
 import type { Component } from "../recipes/schema.js";
 import { verifyBinary } from "../verify/verify.js";
 import { kernelSupport } from "./kernel.js";
-import { findInstalled, onNode } from "./locate.js";
+import { checkNodeRoot, findInstalled, onNode } from "./locate.js";
 
 export interface Finding {
   topic: "kernel" | "cgroups" | "leak" | "kubepods" | Component;
@@ -167,7 +167,7 @@ async function binaryFindings(root: string, component: Component, protectedBy: s
 
 /** Diagnoses a node (or a mounted node image) from its /proc and /sys, and the runc and kubelet it carries. */
 export async function diagnose(root: string): Promise<DoctorReport> {
-  if (!(await stat(root).catch(() => undefined))?.isDirectory()) throw new UsageError(`--root ${root}: no such directory`);
+  await checkNodeRoot(root);
   const release = await read(path.join(root, "proc/sys/kernel/osrelease"));
   if (!release) throw new UsageError(`${path.join(root, "proc/sys/kernel/osrelease")} is missing: --root must hold the node's /proc and /sys`);
   const cmdline = (await read(path.join(root, "proc/cmdline"))) ?? "";

@@ -5,7 +5,7 @@ import path from "node:path";
 import { UsageError, UserError, osFailure } from "../errors.js";
 import type { Component } from "../recipes/schema.js";
 import { verifyBinary } from "../verify/verify.js";
-import { findInstalled, onNode } from "./locate.js";
+import { checkNodeRoot, findInstalled, onNode } from "./locate.js";
 import { restartServices, SERVICES } from "./services.js";
 
 export interface InstallOptions {
@@ -87,6 +87,7 @@ async function restartOrAdvise(opts: InstallOptions): Promise<Pick<InstallResult
  * swaps in one rename (mode and owner kept), restarts what uses it.
  */
 export async function installBinary(file: string, opts: InstallOptions): Promise<InstallResult> {
+  await checkNodeRoot(opts.root);
   const verdict = await verifyBinary(file, { targetGlibc: opts.targetGlibc, runtime: false });
   if (!verdict.ok) {
     const failed = verdict.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
@@ -142,6 +143,7 @@ function writeFailure(dir: string, err: unknown): unknown {
 
 /** Puts the newest backup back in place (one rename: its mode and owner are the original's). */
 export async function rollbackBinary(opts: InstallOptions): Promise<InstallResult> {
+  await checkNodeRoot(opts.root);
   const { target, warnings } = await locateTarget(opts);
   const dir = path.dirname(target);
   const prefix = `${path.basename(target)}${BACKUP_MARK}`;

@@ -1,5 +1,14 @@
-import { lstat, realpath } from "node:fs/promises";
+import { lstat, realpath, stat } from "node:fs/promises";
 import path from "node:path";
+import { UsageError } from "../errors.js";
+
+/** --root must be a directory: the running system's / or a mounted node image. */
+export async function checkNodeRoot(root: string): Promise<void> {
+  const st = await stat(root).catch(() => undefined);
+  if (!st?.isDirectory()) {
+    throw new UsageError(`--root ${root}: ${st ? "not a directory" : "no such directory"}; expected the node's root file system (/, or a mounted node image)`);
+  }
+}
 
 /** Where node packages put these binaries, in the order a root shell's PATH searches them. */
 export const USUAL_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];

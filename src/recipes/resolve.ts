@@ -16,22 +16,31 @@ export interface ResolvedRecipe {
   requirePins: boolean;
 }
 
+/** A well-formed version the recipes decline on purpose (no nokmem tag yet, or nothing left to disable): exit 2. */
+export class RefusedVersionError extends UserError {
+  constructor(message: string) {
+    super(message, 2);
+    this.name = "RefusedVersionError";
+  }
+}
+
 export interface ResolveOptions {
   /** Accept a tag the recipes do not pin (private forks, fixtures). */
   allowUnpinned?: boolean;
 }
 
 export function resolveRecipe(book: RecipeBook, input: string | undefined, opts: ResolveOptions = {}): ResolvedRecipe {
+  const known = pinnedTags(book);
+  const example = book.defaultVersion ?? known.at(-1) ?? "v1.2.3";
+  // An empty VERSION ("") is a malformed one, worded as such; only a missing one takes the default.
   const requested = input ?? book.defaultVersion;
-  if (!requested) throw new UsageError(`${book.component}: a VERSION is required`);
-  const example = book.defaultVersion ?? "v1.2.3";
+  if (requested === undefined) throw new UsageError(`${book.component}: a VERSION is required, such as ${example}`);
   const version = parseVersion(requested, book.component, example);
 
   const refusal = book.refusals.find((r) => inRange(version, r.range));
-  if (refusal) throw new UserError(`${book.component} ${version.tag} is not rebuilt: ${refusal.reason}`, 2);
+  if (refusal) throw new RefusedVersionError(`${book.component} ${version.tag} is not rebuilt: ${refusal.reason}`);
 
   const recipe = book.recipes.find((r) => inRange(version, r.range));
-  const known = pinnedTags(book);
   if (!recipe) {
     throw new UsageError(`${book.component} ${version.tag} is not covered by any recipe; supported: ${known.join(", ")}`);
   }
