@@ -25,6 +25,12 @@ export interface DoctorReport {
   kernel: string;
   cgroup: "v1" | "v2" | "unknown";
   memoryCgroups: { counted: number; present: number; leaked: number } | null;
+  /** The kernel honours and runs with cgroup.memory=nokmem. */
+  kernelNokmem: boolean;
+  /** kmem accounting active under kubepods; null without a kubepods memory cgroup (or cgroup v1). */
+  kmemActive: boolean | null;
+  /** The runc and kubelet found, with verify's kmem verdict (null: not judged). */
+  binaries: Array<{ component: Component; path: string; kmem: "on" | "off" | null }>;
   findings: Finding[];
   healthy: boolean;
 }
@@ -76,9 +82,9 @@ function kernelFinding(release: string, cmdline: string): Finding {
   };
 }
 
-async function kubepodsFindings(memory: string): Promise<Finding[]> {
+async function kubepodsFindings(memory: string): Promise<{ active: boolean | null; findings: Finding[] }> {
   const kubepods = ["kubepods", "kubepods.slice"].map((d) => path.join(memory, d)).find((d) => existsSync(d));
-  if (!kubepods) return [{ topic: "kubepods", status: "info", summary: "no kubepods memory cgroup: kubelet is not running pods here" }];
+  if (!kubepods) return { active: null, findings: [{ topic: "kubepods", status: "info", summary: "no kubepods memory cgroup: kubelet is not running pods here" }] };
   // Readable slabinfo means kmem accounting is active; on a fixed node reading it fails (Input/output error).
   const slabinfo = await read(path.join(kubepods, "memory.kmem.slabinfo"));
   const active = Boolean(slabinfo?.startsWith("slabinfo - version"));
@@ -93,16 +99,16 @@ async function kubepodsFindings(memory: string): Promise<Finding[]> {
   };
   await walk(kubepods, 0);
   if (!active && !charged.length) {
-    return [{ topic: "kubepods", status: "ok", summary: `kmem accounting is not active under ${path.basename(kubepods)} (memory.kmem.slabinfo unreadable, no pod charged kmem)` }];
+    return { active: false, findings: [{ topic: "kubepods", status: "ok", summary: `kmem accounting is not active under ${path.basename(kubepods)} (memory.kmem.slabinfo unreadable, no pod charged kmem)` }] };
   }
-  return [
+  return { active: true, findings: [
     {
       topic: "kubepods",
       status: "risk",
       summary: `kmem accounting is active under ${path.basename(kubepods)}${active ? " (memory.kmem.slabinfo readable)" : ""}${charged.length ? `; ${charged.length} pod cgroup(s) charged kernel memory` : ""}`,
       next: "replace runc and kubelet with nokmem builds (below), restart them, then reboot",
     },
-  ];
+  ] };
 }
 
 /**
@@ -142,13 +148,14 @@ async function rebuildCommand(root: string, file: string, component: Component, 
 }
 
 /** `protectedBy`: why a kmem-enabling binary cannot leak here (kernel flag, cgroup v2), so it is only information. */
-async function binaryFindings(root: string, component: Component, protectedBy: string | undefined): Promise<Finding[]> {
+async function binaryFindings(root: string, component: Component, protectedBy: string | undefined, binaries: DoctorReport["binaries"]): Promise<Finding[]> {
   const found = await findInstalled(root, component);
   if (!found.length) return [{ topic: component, status: "info", summary: `no ${component} on the usual paths` }];
   const findings: Finding[] = [];
   for (const file of found) {
     const where = onNode(root, file);
     const verdict = await verifyBinary(file, { targetGlibc: DEFAULT_TARGET_GLIBC, runtime: false }).catch((err: Error) => err);
+    binaries.push({ component, path: where, kmem: verdict instanceof Error ? null : verdict.kmem === "off" ? "off" : "on" });
     if (verdict instanceof Error) {
       findings.push({ topic: component, status: "info", summary: `${where}: ${verdict.message}` });
     } else if (verdict.kmem === "off") {
@@ -177,6 +184,7 @@ export async function diagnose(root: string): Promise<DoctorReport> {
 
   const findings: Finding[] = [kernelFinding(release, cmdline)];
   let memoryCgroups: DoctorReport["memoryCgroups"] = null;
+  let kmemActive: boolean | null = null;
   if (cgroup === "v2") {
     findings.push({ topic: "cgroups", status: "ok", summary: "cgroup v2: there is no v1 kmem limit to switch on; this leak does not apply" });
   } else if (cgroup === "v1") {
@@ -204,12 +212,16 @@ export async function diagnose(root: string): Promise<DoctorReport> {
           : { topic: "leak", status: "ok", summary: `${counted} memory cgroups counted, ${present} present: none leaked` },
       );
     }
-    findings.push(...(await kubepodsFindings(memory)));
+    const kubepods = await kubepodsFindings(memory);
+    kmemActive = kubepods.active;
+    findings.push(...kubepods.findings);
   } else {
     findings.push({ topic: "cgroups", status: "info", summary: `no cgroup file system under ${onNode(root, cgroupRoot)}` });
   }
   // With v2, or with the kernel flag, the binaries cannot leak, but say what they are anyway.
   const protectedBy = cgroup === "v2" ? "cgroup v2" : findings[0]!.status === "ok" ? "cgroup.memory=nokmem" : undefined;
-  for (const component of ["runc", "kubelet"] as const) findings.push(...(await binaryFindings(root, component, protectedBy)));
-  return { root, kernel: release, cgroup, memoryCgroups, findings, healthy: findings.every((f) => f.status !== "risk") };
+  const binaries: DoctorReport["binaries"] = [];
+  for (const component of ["runc", "kubelet"] as const) findings.push(...(await binaryFindings(root, component, protectedBy, binaries)));
+  const kernelNokmem = findings[0]!.status === "ok";
+  return { root, kernel: release, cgroup, memoryCgroups, kernelNokmem, kmemActive, binaries, findings, healthy: findings.every((f) => f.status !== "risk") };
 }
