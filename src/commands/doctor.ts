@@ -4,7 +4,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import { ENV } from "../env.js";
 import { ReportedFailure, UsageError, errorMessage } from "../errors.js";
-import { diagnose } from "../host/doctor.js";
+import { diagnose, type VerdictCache } from "../host/doctor.js";
 import { addSample, describeForecast, forecast, type Forecast, type Sample } from "../host/forecast.js";
 import { readBootId, renderMetrics, sampleOf, writeAtomically } from "../host/metrics.js";
 import { defaultStateFile, loadSamples, saveSamples } from "../host/samples-state.js";
@@ -22,8 +22,8 @@ export function parseListen(value: string): { host: string; port: number } {
 }
 
 /** Diagnoses the node and adds the sample to `samples` (the current series): the report and its forecast. */
-async function diagnoseAndSample(root: string, samples: Sample[]) {
-  const report = await diagnose(root);
+async function diagnoseAndSample(root: string, samples: Sample[], verdicts?: VerdictCache) {
+  const report = await diagnose(root, { verdicts });
   const sample = sampleOf(report, Date.now(), await readBootId(root));
   const kept = sample ? addSample(samples, sample) : samples;
   return { report, samples: kept, forecast: sample ? forecast(kept) : undefined };
@@ -76,10 +76,11 @@ export function registerDoctorCommand(program: Command, rt: CommandRuntime): voi
       // Fail now, with exit 2, on a --root that is not a node root, rather than on every scrape.
       await diagnose(root);
       let samples: Sample[] = [];
+      const verdicts: VerdictCache = new Map();
       let queue: Promise<unknown> = Promise.resolve();
       const scrape = () => {
         const next = queue.then(async () => {
-          const result = await diagnoseAndSample(root, samples);
+          const result = await diagnoseAndSample(root, samples, verdicts);
           samples = result.samples;
           return renderMetrics(result.report, result.forecast);
         });

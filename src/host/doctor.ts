@@ -7,7 +7,7 @@ import { UsageError, UserError } from "../errors.js";
 import { lookupRecipe } from "../recipes/lookup.js";
 import { DEFAULT_TARGET_GLIBC } from "../binary/glibc.js";
 import type { Component } from "../recipes/schema.js";
-import { verifyBinary } from "../verify/verify.js";
+import { verifyBinary, type VerifyResult } from "../verify/verify.js";
 import { kernelSupport } from "./kernel.js";
 import { findInstalled, onNode } from "./locate.js";
 
@@ -148,13 +148,32 @@ async function rebuildCommand(root: string, file: string, component: Component, 
 }
 
 /** `protectedBy`: why a kmem-enabling binary cannot leak here (kernel flag, cgroup v2), so it is only information. */
-async function binaryFindings(root: string, component: Component, protectedBy: string | undefined, binaries: DoctorReport["binaries"]): Promise<Finding[]> {
+/**
+ * Verdicts already reached, by file identity (device, inode, size, mtime): `doctor serve` diagnoses on every
+ * scrape, and reading a 100 MiB kubelet each time would cost the node more than the answer is worth.
+ */
+export type VerdictCache = Map<string, VerifyResult | Error>;
+
+async function verdictOf(file: string, cache: VerdictCache | undefined): Promise<VerifyResult | Error> {
+  const st = cache && (await stat(file).catch(() => undefined));
+  const key = st && `${file}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  const known = key ? cache.get(key) : undefined;
+  if (known) return known;
+  const verdict = await verifyBinary(file, { targetGlibc: DEFAULT_TARGET_GLIBC, runtime: false }).catch((err: Error) => err);
+  if (key) {
+    for (const k of cache!.keys()) if (k.startsWith(`${file}\0`)) cache!.delete(k);
+    cache!.set(key, verdict);
+  }
+  return verdict;
+}
+
+async function binaryFindings(root: string, component: Component, protectedBy: string | undefined, binaries: DoctorReport["binaries"], cache: VerdictCache | undefined): Promise<Finding[]> {
   const found = await findInstalled(root, component);
   if (!found.length) return [{ topic: component, status: "info", summary: `no ${component} on the usual paths` }];
   const findings: Finding[] = [];
   for (const file of found) {
     const where = onNode(root, file);
-    const verdict = await verifyBinary(file, { targetGlibc: DEFAULT_TARGET_GLIBC, runtime: false }).catch((err: Error) => err);
+    const verdict = await verdictOf(file, cache);
     binaries.push({ component, path: where, kmem: verdict instanceof Error ? null : verdict.kmem === "off" ? "off" : "on" });
     if (verdict instanceof Error) {
       findings.push({ topic: component, status: "info", summary: `${where}: ${verdict.message}` });
@@ -173,7 +192,7 @@ async function binaryFindings(root: string, component: Component, protectedBy: s
 }
 
 /** Diagnoses a node (or a mounted node image) from its /proc and /sys, and the runc and kubelet it carries. */
-export async function diagnose(root: string): Promise<DoctorReport> {
+export async function diagnose(root: string, opts: { verdicts?: VerdictCache } = {}): Promise<DoctorReport> {
   if (!(await stat(root).catch(() => undefined))?.isDirectory()) throw new UsageError(`--root ${root}: no such directory`);
   const release = await read(path.join(root, "proc/sys/kernel/osrelease"));
   if (!release) throw new UsageError(`${path.join(root, "proc/sys/kernel/osrelease")} is missing: --root must hold the node's /proc and /sys`);
@@ -221,7 +240,7 @@ export async function diagnose(root: string): Promise<DoctorReport> {
   // With v2, or with the kernel flag, the binaries cannot leak, but say what they are anyway.
   const protectedBy = cgroup === "v2" ? "cgroup v2" : findings[0]!.status === "ok" ? "cgroup.memory=nokmem" : undefined;
   const binaries: DoctorReport["binaries"] = [];
-  for (const component of ["runc", "kubelet"] as const) findings.push(...(await binaryFindings(root, component, protectedBy, binaries)));
+  for (const component of ["runc", "kubelet"] as const) findings.push(...(await binaryFindings(root, component, protectedBy, binaries, opts.verdicts)));
   const kernelNokmem = findings[0]!.status === "ok";
   return { root, kernel: release, cgroup, memoryCgroups, kernelNokmem, kmemActive, binaries, findings, healthy: findings.every((f) => f.status !== "risk") };
 }

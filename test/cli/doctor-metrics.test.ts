@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { copyFile, mkdir, readFile, readdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNodeTree, type NodeSpec } from "../fixtures/node-trees.js";
@@ -162,6 +163,27 @@ describe("doctor serve", () => {
       expect(again.has("nokmem_memory_cgroups_leak_rate_per_hour")).toBe(false);
       expect(await (await fetch(`${base}/healthz`)).text()).toBe("ok\n");
       expect((await fetch(`${base}/`)).status).toBe(404);
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+    }
+  });
+
+  it("a binary replaced between scrapes is judged again (verdicts are kept per file identity)", async () => {
+    // Any Go binary gets a verdict; the engine's own tools are Go. The tree stands in for a node whose runc it is.
+    const goBinary = ["/usr/sbin/runc", "/usr/bin/runc", "/usr/bin/ctr", "/usr/local/bin/docker", "/usr/bin/docker"].find((f) => existsSync(f));
+    if (!goBinary) throw new Error("no Go binary on this machine (runc, ctr or docker) to stand in for the node's runc");
+    const root = await tree("replaced", { ...leaking, binaries: { runc: goBinary } });
+    const { child, base } = await serve(["--listen", "127.0.0.1:0", "--root", root]);
+    try {
+      const scrape = async () => parseExposition(await (await fetch(`${base}/metrics`)).text()).get("nokmem_binary_kmem_enabled")?.metrics;
+      expect(await scrape()).toEqual([{ value: "0", labels: { component: "runc", path: "/usr/bin/runc" } }]);
+      expect(await scrape()).toEqual([{ value: "0", labels: { component: "runc", path: "/usr/bin/runc" } }]);
+      // Replaced in one rename, as install does, by something that is no Go binary: no verdict, no sample.
+      await copyFile("/bin/sh", path.join(root, "usr/bin/runc.new"));
+      await rename(path.join(root, "usr/bin/runc.new"), path.join(root, "usr/bin/runc"));
+      expect(await scrape()).toBeUndefined();
     } finally {
       const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
       child.kill("SIGTERM");
