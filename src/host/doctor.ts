@@ -9,7 +9,9 @@ import { DEFAULT_TARGET_GLIBC } from "../binary/glibc.js";
 import type { Component } from "../recipes/schema.js";
 import { verifyBinary, type VerifyResult } from "../verify/verify.js";
 import { kernelSupport } from "./kernel.js";
-import { findInstalled, onNode } from "./locate.js";
+import { findInstalled, findRuncs, onNode } from "./locate.js";
+import { packageOwner } from "./packages.js";
+import { configuredRuncs } from "./runtime-config.js";
 
 export interface Finding {
   topic: "kernel" | "cgroups" | "leak" | "kubepods" | Component;
@@ -134,9 +136,11 @@ async function stampedRuncVersion(binary: string): Promise<string | undefined> {
 }
 
 /** The command that rebuilds a binary, for a version the recipes build; otherwise what they say instead. */
-async function rebuildCommand(root: string, file: string, component: Component, where: string): Promise<string> {
+async function rebuildCommand(root: string, file: string, component: Component, where: string, configured: boolean): Promise<string> {
   const version = await versionOf(root, file);
-  const install = (v: string) => `nokmem-build install dist/${component}-${v}-nokmem-linux-amd64 --component ${component} --path ${where}`;
+  // runc on PATH is shadowed by install's default (/usr/local/sbin/runc); other names and kubelet are replaced where they are.
+  const pathFlag = component === "runc" && path.basename(where) === "runc" && !configured ? "" : ` --path ${where}`;
+  const install = (v: string) => `nokmem-build install dist/${component}-${v}-nokmem-linux-amd64 --component ${component}${pathFlag}`;
   if (!version) return `nokmem-build ${component} VERSION (the version \`${where} --version\` prints on the node) && ${install("VERSION")}`;
   try {
     const { tag } = await lookupRecipe(component, version, { allowUnpinned: true });
@@ -168,11 +172,17 @@ async function verdictOf(file: string, cache: VerdictCache | undefined): Promise
 }
 
 async function binaryFindings(root: string, component: Component, protectedBy: string | undefined, binaries: DoctorReport["binaries"], cache: VerdictCache | undefined): Promise<Finding[]> {
-  const found = await findInstalled(root, component);
+  const configured = component === "runc" ? await configuredRuncs(root) : [];
+  const found = component === "runc" ? await findRuncs(root) : await findInstalled(root, component);
+  for (const c of configured) {
+    const file = path.isAbsolute(c.path) ? path.join(root, c.path) : undefined;
+    if (file && !found.includes(file) && (await stat(file).catch(() => undefined))?.isFile()) found.unshift(file);
+  }
   if (!found.length) return [{ topic: component, status: "info", summary: `no ${component} on the usual paths` }];
-  const findings: Finding[] = [];
+  const findings: Finding[] = configured.map((c) => ({ topic: component, status: "info" as const, summary: `the node's engine runs ${c.path} as runc (${c.source}): install replaces it there` }));
   for (const file of found) {
     const where = onNode(root, file);
+    const named = configured.some((c) => c.path === where || c.path === path.basename(where));
     const verdict = await verdictOf(file, cache);
     binaries.push({ component, path: where, kmem: verdict instanceof Error ? null : verdict.kmem === "off" ? "off" : "on" });
     if (verdict instanceof Error) {
@@ -180,11 +190,13 @@ async function binaryFindings(root: string, component: Component, protectedBy: s
     } else if (verdict.kmem === "off") {
       findings.push({ topic: component, status: "ok", summary: `${where}: kmem accounting off (${verdict.checks[0]!.detail})` });
     } else {
+      const { owner } = await packageOwner(root, where);
+      const owned = owner ? ` (owned by the ${owner.manager} package ${owner.name}${component === "runc" && !named && path.basename(where) === "runc" ? ", left untouched: install shadows it with /usr/local/sbin/runc" : `: hold it after installing, ${owner.hold}`})` : "";
       findings.push({
         topic: component,
         status: protectedBy ? "info" : "risk",
-        summary: `${where} enables kmem accounting: ${verdict.checks[0]!.detail}${protectedBy ? `; harmless here (${protectedBy})` : ""}`,
-        next: await rebuildCommand(root, file, component, where),
+        summary: `${where} enables kmem accounting: ${verdict.checks[0]!.detail}${protectedBy ? `; harmless here (${protectedBy})` : ""}${owned}`,
+        next: await rebuildCommand(root, file, component, where, named),
       });
     }
   }

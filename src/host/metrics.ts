@@ -1,6 +1,7 @@
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Gauge, Registry } from "prom-client";
+import { writeFileAtomically } from "../fs/atomic.js";
 import type { DoctorReport } from "./doctor.js";
 import { MEMORY_CGROUP_LIMIT, type Forecast, type Sample } from "./forecast.js";
 
@@ -33,16 +34,7 @@ export async function renderMetrics(report: DoctorReport, fc: Forecast | undefin
 }
 
 /** Writes `text` to `file` for node_exporter's textfile collector: a temporary file beside it, then one rename. */
-export async function writeAtomically(file: string, text: string): Promise<void> {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    await writeFile(temp, text);
-    await rename(temp, file);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
-}
+export const writeAtomically = (file: string, text: string) => writeFileAtomically(file, text);
 
 /** The node's boot id under `root`, if it has one: a changed id means a reboot. */
 export const readBootId = (root: string) =>
