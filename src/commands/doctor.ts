@@ -73,10 +73,10 @@ export function registerDoctorCommand(program: Command, rt: CommandRuntime): voi
     .requiredOption("--listen <addr>", "HOST:PORT to listen on, e.g. 0.0.0.0:9746", parseListen)
     .action(async (flags: { listen: { host: string; port: number } }, cmd: Command) => {
       const root = path.resolve((cmd.optsWithGlobals() as { root: string }).root);
-      // Fail now, with exit 2, on a --root that is not a node root, rather than on every scrape.
-      await diagnose(root);
-      let samples: Sample[] = [];
       const verdicts: VerdictCache = new Map();
+      // Fail now, with exit 2, on a --root that is not a node root, rather than on every scrape.
+      await diagnose(root, { verdicts });
+      let samples: Sample[] = [];
       let queue: Promise<unknown> = Promise.resolve();
       const scrape = () => {
         const next = queue.then(async () => {
