@@ -20,8 +20,13 @@ interface InstallFlags {
 function report(r: InstallResult, rollback: boolean, rt: CommandRuntime): void {
   const would = r.dryRun ? "would " : "";
   for (const w of r.warnings) rt.warn(w);
-  if (rollback) rt.print(`${would}restore ${r.target} from ${r.backup}`);
-  else rt.print(`${would}back up ${r.target} to ${r.backup}, then replace it`);
+  if (r.configuredBy) rt.print(`the node's configuration names this runc: ${r.configuredBy}`);
+  if (rollback && r.mode === "shadow") rt.print(`${would}remove ${r.target}, uncovering ${r.shadows}`);
+  else if (rollback) rt.print(`${would}restore ${r.target} from ${r.backup}`);
+  else if (r.mode === "shadow") {
+    rt.print(`${would}install ${r.target}, which comes first on PATH: ${r.shadows} stays as it is${r.package ? ` (${r.package.manager} package ${r.package.name}: its updates no longer undo this)` : ""}`);
+  } else rt.print(`${would}back up ${r.target} to ${r.backup}, then replace it`);
+  if (r.selinuxLabel) rt.print(`SELinux label kept: ${r.selinuxLabel}`);
   if (r.restarted.length) rt.print(`restarted: ${r.restarted.join(", ")}`);
   if (r.todo.length) rt.print(`${r.dryRun ? "then" : "now"} run:\n${r.todo.map((c) => `  ${c}`).join("\n")}`);
   if (r.checks.length) rt.print(`then check:\n${r.checks.map((c) => `  ${c}`).join("\n")}`);
@@ -30,7 +35,7 @@ function report(r: InstallResult, rollback: boolean, rt: CommandRuntime): void {
 export function registerInstallCommand(program: Command, rt: CommandRuntime): void {
   program
     .command("install")
-    .description("install a verified nokmem binary over the one the node uses (backup, atomic swap, restart), or --rollback")
+    .description("install a verified nokmem binary where the node runs it (runc: /usr/local/sbin/runc shadowing the package's, unless the engine's configuration names one; kubelet: over the one found), or --rollback")
     .argument("[file]", "the nokmem runc or kubelet to install")
     .addOption(new Option("--component <name>", "which binary it replaces").choices(["runc", "kubelet"]).makeOptionMandatory())
     .option("--root <dir>", "the node's root file system", "/")

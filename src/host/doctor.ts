@@ -1,15 +1,17 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readFile, readdir } from "node:fs/promises";
+import { readFile, readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { UsageError, UserError } from "../errors.js";
 import { lookupRecipe } from "../recipes/lookup.js";
 import { DEFAULT_TARGET_GLIBC } from "../binary/glibc.js";
 import type { Component } from "../recipes/schema.js";
-import { verifyBinary } from "../verify/verify.js";
+import { verifyBinary, type VerifyResult } from "../verify/verify.js";
 import { kernelSupport } from "./kernel.js";
-import { checkNodeRoot, findInstalled, onNode } from "./locate.js";
+import { checkNodeRoot, findInstalled, findRuncs, onNode } from "./locate.js";
+import { packageOwner } from "./packages.js";
+import { configuredRuncs } from "./runtime-config.js";
 
 export interface Finding {
   topic: "kernel" | "cgroups" | "leak" | "kubepods" | Component;
@@ -25,6 +27,12 @@ export interface DoctorReport {
   kernel: string;
   cgroup: "v1" | "v2" | "unknown";
   memoryCgroups: { counted: number; present: number; leaked: number } | null;
+  /** The kernel honours and runs with cgroup.memory=nokmem. */
+  kernelNokmem: boolean;
+  /** kmem accounting active under kubepods; null without a kubepods memory cgroup (or cgroup v1). */
+  kmemActive: boolean | null;
+  /** The runc and kubelet found, with verify's kmem verdict (null: not judged). */
+  binaries: Array<{ component: Component; path: string; kmem: "on" | "off" | null }>;
   findings: Finding[];
   healthy: boolean;
 }
@@ -76,9 +84,9 @@ function kernelFinding(release: string, cmdline: string): Finding {
   };
 }
 
-async function kubepodsFindings(memory: string): Promise<Finding[]> {
+async function kubepodsFindings(memory: string): Promise<{ active: boolean | null; findings: Finding[] }> {
   const kubepods = ["kubepods", "kubepods.slice"].map((d) => path.join(memory, d)).find((d) => existsSync(d));
-  if (!kubepods) return [{ topic: "kubepods", status: "info", summary: "no kubepods memory cgroup: kubelet is not running pods here" }];
+  if (!kubepods) return { active: null, findings: [{ topic: "kubepods", status: "info", summary: "no kubepods memory cgroup: kubelet is not running pods here" }] };
   // Readable slabinfo means kmem accounting is active; on a fixed node reading it fails (Input/output error).
   const slabinfo = await read(path.join(kubepods, "memory.kmem.slabinfo"));
   const active = Boolean(slabinfo?.startsWith("slabinfo - version"));
@@ -93,16 +101,16 @@ async function kubepodsFindings(memory: string): Promise<Finding[]> {
   };
   await walk(kubepods, 0);
   if (!active && !charged.length) {
-    return [{ topic: "kubepods", status: "ok", summary: `kmem accounting is not active under ${path.basename(kubepods)} (memory.kmem.slabinfo unreadable, no pod charged kmem)` }];
+    return { active: false, findings: [{ topic: "kubepods", status: "ok", summary: `kmem accounting is not active under ${path.basename(kubepods)} (memory.kmem.slabinfo unreadable, no pod charged kmem)` }] };
   }
-  return [
+  return { active: true, findings: [
     {
       topic: "kubepods",
       status: "risk",
       summary: `kmem accounting is active under ${path.basename(kubepods)}${active ? " (memory.kmem.slabinfo readable)" : ""}${charged.length ? `; ${charged.length} pod cgroup(s) charged kernel memory` : ""}`,
       next: "replace runc and kubelet with nokmem builds (below), restart them, then reboot",
     },
-  ];
+  ] };
 }
 
 /**
@@ -128,9 +136,11 @@ async function stampedRuncVersion(binary: string): Promise<string | undefined> {
 }
 
 /** The command that rebuilds a binary, for a version the recipes build; otherwise what they say instead. */
-async function rebuildCommand(root: string, file: string, component: Component, where: string): Promise<string> {
+async function rebuildCommand(root: string, file: string, component: Component, where: string, configured: boolean): Promise<string> {
   const version = await versionOf(root, file);
-  const install = (v: string) => `nokmem-build install dist/${component}-${v}-nokmem-linux-amd64 --component ${component} --path ${where}`;
+  // runc on PATH is shadowed by install's default (/usr/local/sbin/runc); other names and kubelet are replaced where they are.
+  const pathFlag = component === "runc" && path.basename(where) === "runc" && !configured ? "" : ` --path ${where}`;
+  const install = (v: string) => `nokmem-build install dist/${component}-${v}-nokmem-linux-amd64 --component ${component}${pathFlag}`;
   if (!version) return `nokmem-build ${component} VERSION (the version \`${where} --version\` prints on the node) && ${install("VERSION")}`;
   try {
     const { tag } = await lookupRecipe(component, version, { allowUnpinned: true });
@@ -142,23 +152,51 @@ async function rebuildCommand(root: string, file: string, component: Component, 
 }
 
 /** `protectedBy`: why a kmem-enabling binary cannot leak here (kernel flag, cgroup v2), so it is only information. */
-async function binaryFindings(root: string, component: Component, protectedBy: string | undefined): Promise<Finding[]> {
-  const found = await findInstalled(root, component);
+/**
+ * Verdicts already reached, by file identity (device, inode, size, mtime): `doctor serve` diagnoses on every
+ * scrape, and reading a 100 MiB kubelet each time would cost the node more than the answer is worth.
+ */
+export type VerdictCache = Map<string, VerifyResult | Error>;
+
+async function verdictOf(file: string, cache: VerdictCache | undefined): Promise<VerifyResult | Error> {
+  const st = cache && (await stat(file).catch(() => undefined));
+  const key = st && `${file}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  const known = key ? cache.get(key) : undefined;
+  if (known) return known;
+  const verdict = await verifyBinary(file, { targetGlibc: DEFAULT_TARGET_GLIBC, runtime: false }).catch((err: Error) => err);
+  if (key) {
+    for (const k of cache!.keys()) if (k.startsWith(`${file}\0`)) cache!.delete(k);
+    cache!.set(key, verdict);
+  }
+  return verdict;
+}
+
+async function binaryFindings(root: string, component: Component, protectedBy: string | undefined, binaries: DoctorReport["binaries"], cache: VerdictCache | undefined): Promise<Finding[]> {
+  const configured = component === "runc" ? await configuredRuncs(root) : [];
+  const found = component === "runc" ? await findRuncs(root) : await findInstalled(root, component);
+  for (const c of configured) {
+    const file = path.isAbsolute(c.path) ? path.join(root, c.path) : undefined;
+    if (file && !found.includes(file) && (await stat(file).catch(() => undefined))?.isFile()) found.unshift(file);
+  }
   if (!found.length) return [{ topic: component, status: "info", summary: `no ${component} on the usual paths` }];
-  const findings: Finding[] = [];
+  const findings: Finding[] = configured.map((c) => ({ topic: component, status: "info" as const, summary: `the node's engine runs ${c.path} as runc (${c.source}): install replaces it there` }));
   for (const file of found) {
     const where = onNode(root, file);
-    const verdict = await verifyBinary(file, { targetGlibc: DEFAULT_TARGET_GLIBC, runtime: false }).catch((err: Error) => err);
+    const named = configured.some((c) => c.path === where || c.path === path.basename(where));
+    const verdict = await verdictOf(file, cache);
+    binaries.push({ component, path: where, kmem: verdict instanceof Error ? null : verdict.kmem === "off" ? "off" : "on" });
     if (verdict instanceof Error) {
       findings.push({ topic: component, status: "info", summary: `${where}: ${verdict.message}` });
     } else if (verdict.kmem === "off") {
       findings.push({ topic: component, status: "ok", summary: `${where}: kmem accounting off (${verdict.checks[0]!.detail})` });
     } else {
+      const { owner } = await packageOwner(root, where);
+      const owned = owner ? ` (owned by the ${owner.manager} package ${owner.name}${component === "runc" && !named && path.basename(where) === "runc" ? ", left untouched: install shadows it with /usr/local/sbin/runc" : `: hold it after installing, ${owner.hold}`})` : "";
       findings.push({
         topic: component,
         status: protectedBy ? "info" : "risk",
-        summary: `${where} enables kmem accounting: ${verdict.checks[0]!.detail}${protectedBy ? `; harmless here (${protectedBy})` : ""}`,
-        next: await rebuildCommand(root, file, component, where),
+        summary: `${where} enables kmem accounting: ${verdict.checks[0]!.detail}${protectedBy ? `; harmless here (${protectedBy})` : ""}${owned}`,
+        next: await rebuildCommand(root, file, component, where, named),
       });
     }
   }
@@ -166,7 +204,7 @@ async function binaryFindings(root: string, component: Component, protectedBy: s
 }
 
 /** Diagnoses a node (or a mounted node image) from its /proc and /sys, and the runc and kubelet it carries. */
-export async function diagnose(root: string): Promise<DoctorReport> {
+export async function diagnose(root: string, opts: { verdicts?: VerdictCache } = {}): Promise<DoctorReport> {
   await checkNodeRoot(root);
   const release = await read(path.join(root, "proc/sys/kernel/osrelease"));
   if (!release) throw new UsageError(`${path.join(root, "proc/sys/kernel/osrelease")} is missing: --root must hold the node's /proc and /sys`);
@@ -177,6 +215,7 @@ export async function diagnose(root: string): Promise<DoctorReport> {
 
   const findings: Finding[] = [kernelFinding(release, cmdline)];
   let memoryCgroups: DoctorReport["memoryCgroups"] = null;
+  let kmemActive: boolean | null = null;
   if (cgroup === "v2") {
     findings.push({ topic: "cgroups", status: "ok", summary: "cgroup v2: there is no v1 kmem limit to switch on; this leak does not apply" });
   } else if (cgroup === "v1") {
@@ -204,12 +243,16 @@ export async function diagnose(root: string): Promise<DoctorReport> {
           : { topic: "leak", status: "ok", summary: `${counted} memory cgroups counted, ${present} present: none leaked` },
       );
     }
-    findings.push(...(await kubepodsFindings(memory)));
+    const kubepods = await kubepodsFindings(memory);
+    kmemActive = kubepods.active;
+    findings.push(...kubepods.findings);
   } else {
     findings.push({ topic: "cgroups", status: "info", summary: `no cgroup file system under ${onNode(root, cgroupRoot)}` });
   }
   // With v2, or with the kernel flag, the binaries cannot leak, but say what they are anyway.
   const protectedBy = cgroup === "v2" ? "cgroup v2" : findings[0]!.status === "ok" ? "cgroup.memory=nokmem" : undefined;
-  for (const component of ["runc", "kubelet"] as const) findings.push(...(await binaryFindings(root, component, protectedBy)));
-  return { root, kernel: release, cgroup, memoryCgroups, findings, healthy: findings.every((f) => f.status !== "risk") };
+  const binaries: DoctorReport["binaries"] = [];
+  for (const component of ["runc", "kubelet"] as const) findings.push(...(await binaryFindings(root, component, protectedBy, binaries, opts.verdicts)));
+  const kernelNokmem = findings[0]!.status === "ok";
+  return { root, kernel: release, cgroup, memoryCgroups, kernelNokmem, kmemActive, binaries, findings, healthy: findings.every((f) => f.status !== "risk") };
 }

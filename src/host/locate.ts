@@ -14,10 +14,10 @@ export async function checkNodeRoot(root: string): Promise<void> {
 export const USUAL_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 
 /** Every regular file named `name` on the usual paths under `root`, the one the node runs first. */
-export async function findInstalled(root: string, name: string): Promise<string[]> {
+export async function findInstalled(root: string, name: string, dirs: readonly string[] = USUAL_DIRS): Promise<string[]> {
   const found: string[] = [];
   const seen = new Set<string>();
-  for (const dir of USUAL_DIRS) {
+  for (const dir of dirs) {
     const candidate = path.join(root, dir, name);
     const st = await lstat(candidate).catch(() => undefined);
     // Merged-/usr systems link /sbin to /usr/sbin: one file, listed once.
@@ -32,3 +32,13 @@ export async function findInstalled(root: string, name: string): Promise<string[
 
 /** A path as the node sees it (without the --root prefix), for messages and commands to run there. */
 export const onNode = (root: string, p: string) => `/${path.relative(root, p)}`;
+
+/** runc under its own name, and RHEL's docker-shipped names for it (docker-runc, docker-runc-current in /usr/libexec/docker). */
+export const RUNC_NAMES = ["runc", "docker-runc", "docker-runc-current"] as const;
+
+/** Every runc on the node: runc on the usual paths first (in PATH order), then docker's. */
+export async function findRuncs(root: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const name of RUNC_NAMES) found.push(...(await findInstalled(root, name, [...USUAL_DIRS, "/usr/libexec/docker"])));
+  return found;
+}

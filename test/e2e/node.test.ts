@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { chmod, chown, copyFile, mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -192,7 +193,8 @@ describe("doctor", () => {
     expect(finding(report, "leak")[0]!.next).toMatch(/^reboot to reclaim 65523 leaked memory cgroups/);
     expect(finding(report, "kubepods")[0]).toMatchObject({ status: "risk", summary: expect.stringContaining("3 pod cgroup(s) charged kernel memory") });
     expect(finding(report, "runc")[0]!.next).toBe(
-      "nokmem-build runc v1.0.0-rc9 && nokmem-build install dist/runc-v1.0.0-rc9-nokmem-linux-amd64 --component runc --path /usr/bin/runc",
+      // runc on PATH: install's default shadows it with /usr/local/sbin/runc, so no --path.
+      "nokmem-build runc v1.0.0-rc9 && nokmem-build install dist/runc-v1.0.0-rc9-nokmem-linux-amd64 --component runc",
     );
     // Under --root nothing is executed: runc's version is read from its stamp; kubelet's is asked of the operator.
     expect(finding(report, "kubelet")[0]!.next).toMatch(
@@ -292,12 +294,12 @@ describe("install and rollback", () => {
     return root;
   }
 
-  it("install -> rollback round-trips byte for byte, keeping mode and owner, restarting what runs", async () => {
+  it("install --path -> rollback round-trips byte for byte, keeping mode and owner, restarting what runs", async () => {
     const root = await nodeWithStockRunc("node-install");
     const before = await snapshot(root);
     const systemctl = await standInSystemctl();
 
-    const res = await cli(["install", bin.runc!, "--component", "runc", "--root", root, "--restart", "--json"], systemctl.env);
+    const res = await cli(["install", bin.runc!, "--component", "runc", "--root", root, "--path", "/usr/bin/runc", "--restart", "--json"], systemctl.env);
     expect(res.code, res.stderr).toBe(0);
     const result = JSON.parse(res.stdout);
     expect(result.restarted).toEqual(["containerd"]);
@@ -310,7 +312,7 @@ describe("install and rollback", () => {
     expect(await readFile(backup)).toEqual(await readFile(bin.stockRunc!));
     expect(await systemctl.calls()).toEqual(["--version", "is-active --quiet containerd", "restart containerd", "is-active --quiet docker"]);
 
-    const back = await cli(["install", "--rollback", "--component", "runc", "--root", root, "--restart"], systemctl.env);
+    const back = await cli(["install", "--rollback", "--component", "runc", "--root", root, "--path", "/usr/bin/runc", "--restart"], systemctl.env);
     expect(back.code, back.stderr).toBe(0);
     expect(await snapshot(root)).toEqual(before);
   });
@@ -331,7 +333,8 @@ describe("install and rollback", () => {
     const before = await snapshot(root);
     const res = await cli(["install", bin.runc!, "--component", "runc", "--root", root, "--dry-run"]);
     expect(res.code).toBe(0);
-    expect(res.stdout).toMatch(/would back up \/usr\/bin\/runc to \/usr\/bin\/runc\.nokmem-backup-/);
+    expect(res.stdout).toMatch(/^would install \/usr\/local\/sbin\/runc, which comes first on PATH: \/usr\/bin\/runc stays as it is$/m);
+    expect(existsSync(path.join(root, "usr/local/sbin"))).toBe(false);
     expect(await snapshot(root)).toEqual(before);
   });
 
