@@ -14,7 +14,7 @@ import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNodeTree } from "../fixtures/node-trees.js";
-import { cli, removeDir, run, tempDir, toolTempEntries, type CliResult } from "./helpers.js";
+import { cli, removeDir, run, tempDir, toolTempEntries, type CliResult } from "../helpers.js";
 
 /**
  * Paths made in beforeAll; rows name them as `@key` arguments, read when the row runs.

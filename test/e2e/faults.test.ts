@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKubeletFixture } from "../fixtures/kubelet-fixture.js";
 import { createNodeTree } from "../fixtures/node-trees.js";
 import { createRuncFixture } from "../fixtures/runc-fixture.js";
-import { bootstrapGoImage, cli, listDir, removeDir, run, tempDir, toolContainers, toolTempEntries, type CliResult } from "./helpers.js";
+import { bootstrapGoImage, cli, listDir, removeDir, run, tempDir, toolContainers, toolTempEntries, type CliResult } from "../helpers.js";
 import { startSecondEngine, type SecondEngine } from "./second-engine.js";
 
 const ASSET = (tag: string) => `runc-${tag}-nokmem-linux-amd64`;

@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync } from "node:fs";
 import { mkdir, readFile, readdir, rmdir } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { removeDir, run } from "./helpers.js";
+import { removeDir, run } from "../helpers.js";
 
 /**
  * A second Docker engine of the test's own, on a unix socket under `dir`, with

@@ -111,7 +111,7 @@ describe("the Go window is checked before any clone", () => {
   const refused = async (args: string[], message: RegExp) => {
     const cache = path.join(work, `cache-refused-${Math.random().toString(36).slice(2)}`);
     const out = path.join(work, "dist-refused");
-    const res = await cli([...args, "--source", path.join(work, "no-such-repo"), "--out", out, "--cache-dir", cache]);
+    const res = await cli([...args, "--source", fixture, "--out", out, "--cache-dir", cache]);
     expect(res.code, res.stderr).toBe(2);
     expect(res.stderr.trim().split("\n").filter((l) => l.startsWith("nokmem-build: error:"))).toHaveLength(1);
     expect(res.stderr).toMatch(message);
