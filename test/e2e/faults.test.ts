@@ -251,7 +251,8 @@ describe("the tool interrupted", () => {
     await createNodeTree(root, { release: "3.10.0-957.el7.x86_64", cmdline: "ro", cgroup: "v1", binaries: { runc: "/bin/true" } });
     const left = path.join(root, "usr/bin", `.runc.nokmem-new-${DEAD_PID}-0a1b2c3d`);
     await copyFile(path.join(baseOut, ASSET("v1.0.0-rc9")), left);
-    const r = launch(["install", path.join(baseOut, ASSET("v1.0.0-rc9")), "--component", "runc", "--root", root, "--no-restart"]);
+    // --path: replaced in place (without it runc would go to /usr/local/sbin, beside the package's copy).
+    const r = launch(["install", path.join(baseOut, ASSET("v1.0.0-rc9")), "--component", "runc", "--root", root, "--path", "/usr/bin/runc", "--no-restart"]);
     await expectHandled(await r.done, r.pid, { code: 0 });
     const names = await listDir(path.join(root, "usr/bin"));
     expect(names.filter((n) => n.startsWith("."))).toEqual([]);
@@ -445,7 +446,7 @@ describe("the cache, the output directory and the node's directories", () => {
     await run("chattr", ["+i", bin]);
     try {
       const before = await snapshot(bin);
-      const r = launch(["install", path.join(baseOut, ASSET("v1.0.0-rc9")), "--component", "runc", "--root", root, "--no-restart"]);
+      const r = launch(["install", path.join(baseOut, ASSET("v1.0.0-rc9")), "--component", "runc", "--root", root, "--path", "/usr/bin/runc", "--no-restart"]);
       await expectHandled(await r.done, r.pid, {
         code: 1,
         error: /cannot install into \/usr\/bin \(EPERM: operation not permitted\): is \/usr\/bin immutable .*; nothing was changed/,
