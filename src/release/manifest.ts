@@ -55,6 +55,8 @@ export const manifestSchema = z.object({
   builtAt: z.string(),
   durationSeconds: z.number(),
   warnings: z.array(z.string()),
+  /** Every other file the build published beside this manifest, with its sha256 (SHA256SUMS lists the manifest too). */
+  files: z.array(z.object({ name: z.string(), kind: z.enum(["binary", "checksum", "log", "patch"]), sha256 })),
 });
 
 export type BuildManifest = z.infer<typeof manifestSchema>;

@@ -5,8 +5,8 @@ import type { ResolvedRecipe } from "../recipes/resolve.js";
 import { SUMS_FILE, parseSums, sha256File } from "./checksums.js";
 import { readManifestBeside, type BuildManifest } from "./manifest.js";
 
-/** The files a build writes beside SHA256SUMS, as its manifest describes them. */
-export const buildFiles = (m: BuildManifest) => [m.asset, `${m.asset}.sha256`, `${m.asset}.json`, `${m.asset}.log`, ...(m.patch ? [`${m.asset}.patch`] : [])];
+/** The files a build writes beside SHA256SUMS: those its manifest lists, and the manifest. */
+export const buildFiles = (m: BuildManifest) => [...m.files.map((f) => f.name), `${m.asset}.json`];
 
 /** What this run would build with, beyond the recipe: a previous build must have been made the same way. */
 export interface ReuseWanted {
@@ -41,11 +41,12 @@ export async function reusableBuild(outDir: string, asset: string, resolved: Res
   if (resolved.pinnedCommit && manifest.upstream.pinned && manifest.upstream.commit !== resolved.pinnedCommit) return undefined;
   if (resolved.pinnedCommit && !manifest.upstream.pinned && !wanted.allowUnpinned) return undefined;
   if (!sameMaking(manifest, resolved, wanted)) return undefined;
+  // Every file the manifest lists, by the manifest's own sha256; the manifest itself by SHA256SUMS.
   const sums = await readFile(path.join(outDir, SUMS_FILE), "utf8").then(parseSums, () => new Map<string, string>());
-  if (sums.get(asset) !== manifest.binary.sha256) return undefined;
-  for (const name of buildFiles(manifest)) {
-    const listed = sums.get(name);
-    if (!listed || (await sha256File(path.join(outDir, name)).catch(() => undefined)) !== listed) return undefined;
+  const expected: Array<[string, string | undefined]> = [...manifest.files.map((f): [string, string] => [f.name, f.sha256]), [`${asset}.json`, sums.get(`${asset}.json`)]];
+  if (!manifest.files.some((f) => f.kind === "binary" && f.name === asset && f.sha256 === manifest.binary.sha256)) return undefined;
+  for (const [name, sha256] of expected) {
+    if (!sha256 || sums.get(name) !== sha256 || (await sha256File(path.join(outDir, name)).catch(() => undefined)) !== sha256) return undefined;
   }
   return manifest;
 }

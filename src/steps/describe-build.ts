@@ -9,7 +9,7 @@ function buildTags(vars: Record<string, string>): string[] {
 }
 
 /** The manifest of the build the context holds, once the binary is built and checked. */
-export function describeBuild(ctx: BuildContext, sha256: string, size: number): BuildManifest {
+export function describeBuild(ctx: BuildContext, sha256: string, size: number, files: BuildManifest["files"]): BuildManifest {
   const { recipe, tag, upstream, pinnedCommit, component } = need(ctx, "recipe");
   const source = need(ctx, "source");
   const toolchain = need(ctx, "toolchain");
@@ -62,5 +62,6 @@ export function describeBuild(ctx: BuildContext, sha256: string, size: number): 
     builtAt: new Date().toISOString(),
     durationSeconds: Math.round((Date.now() - ctx.startedAt.getTime()) / 100) / 10,
     warnings: ctx.warnings,
+    files,
   };
 }

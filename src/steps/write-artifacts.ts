@@ -2,6 +2,7 @@ import { chmod, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { throwIfInterrupted } from "../errors.js";
 import { sha256File, sumLine } from "../release/checksums.js";
+import type { BuildManifest } from "../release/manifest.js";
 import { publishArtifacts } from "../release/publish.js";
 import { need, type Step } from "../pipeline/context.js";
 import { describeBuild } from "./describe-build.js";
@@ -22,10 +23,15 @@ export const writeArtifactsStep: Step = {
 
     ctx.artifacts.add("binary", binary.path);
     ctx.artifacts.add("checksum", await stage(`${asset}.sha256`, sumLine(sha256, asset)));
-    ctx.manifest = describeBuild(ctx, sha256, size);
-    ctx.artifacts.add("manifest", await stage(`${asset}.json`, `${JSON.stringify(ctx.manifest, null, 2)}\n`));
+    // The log's last line is written before the manifest lists it with its sha256.
     ctx.log.line(`built ${asset} sha256 ${sha256}`);
     ctx.artifacts.add("log", ctx.log.file, `${asset}.log`);
+    const files: BuildManifest["files"] = [];
+    for (const a of ctx.artifacts.all()) {
+      if (a.kind !== "manifest") files.push({ name: a.name, kind: a.kind, sha256: a.kind === "binary" ? sha256 : await sha256File(a.path) });
+    }
+    ctx.manifest = describeBuild(ctx, sha256, size, files);
+    ctx.artifacts.add("manifest", await stage(`${asset}.json`, `${JSON.stringify(ctx.manifest, null, 2)}\n`));
 
     // Last point where an interrupt leaves the output directory untouched.
     throwIfInterrupted(ctx.signal);

@@ -79,6 +79,14 @@ describe("the toolchain comes from wherever it can, with no --go-image", () => {
     // What built the bytes, to the exact Debian package version.
     expect(manifest.toolchain.packages).toMatchObject({ gcc: expect.stringMatching(/^4:12\./), "libc6-dev": expect.stringMatching(/^2\.36-/), "libseccomp-dev": expect.any(String), "golang-1.19-go": expect.stringMatching(/^1\.19\./) });
     expect(await kmemLimitWritten(path.join(out, ASSET), "create-memory-cgroup")).toEqual({ written: false });
+    // The manifest lists every other file it was published with, by sha256, as sha256sum computes it.
+    const { stdout: sums } = await run("sha256sum", [ASSET, `${ASSET}.sha256`, `${ASSET}.log`], { cwd: out });
+    const listed = new Map(sums.trim().split("\n").map((l) => [l.split("  ")[1]!, l.split("  ")[0]!] as const));
+    expect(manifest.files).toEqual([
+      { name: ASSET, kind: "binary", sha256: listed.get(ASSET) },
+      { name: `${ASSET}.sha256`, kind: "checksum", sha256: listed.get(`${ASSET}.sha256`) },
+      { name: `${ASSET}.log`, kind: "log", sha256: listed.get(`${ASSET}.log`) },
+    ]);
     sha.registry = manifest.binary.sha256;
     expect(await toolContainers()).toEqual([]);
   });

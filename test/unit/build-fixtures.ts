@@ -74,6 +74,15 @@ export async function writePriorBuild(
   const file = path.join(outDir, asset);
   await mkdir(outDir, { recursive: true });
   await writeFile(file, binary, { mode: 0o755 });
+  // The rest of what a build publishes, listed in the manifest with their sha256.
+  const binarySha = await sha256File(file);
+  await writeFile(`${file}.sha256`, sumLine(binarySha, asset));
+  await writeFile(`${file}.log`, "build log\n");
+  const files = [
+    { name: asset, kind: "binary" as const, sha256: binarySha },
+    { name: `${asset}.sha256`, kind: "checksum" as const, sha256: await sha256File(`${file}.sha256`) },
+    { name: `${asset}.log`, kind: "log" as const, sha256: await sha256File(`${file}.log`) },
+  ];
   const { recipe } = resolved;
   const written = manifestSchema.parse({
     schemaVersion: 1,
@@ -103,17 +112,16 @@ export async function writePriorBuild(
       recipeGo: recipe.go,
       engine: "fake",
     },
-    binary: { sha256: await sha256File(file), size: binary.length, linkage: "static", maxGlibc: null, targetGlibc: "2.17", versionOutput: `runc version ${resolved.tag}`, kmemEvidence: "kmem_disabled.go is compiled in" },
+    binary: { sha256: binarySha, size: binary.length, linkage: "static", maxGlibc: null, targetGlibc: "2.17", versionOutput: `runc version ${resolved.tag}`, kmemEvidence: "kmem_disabled.go is compiled in" },
     tool: { name: "nokmem-build", version: "0.0.0-test" },
     builtAt: new Date(0).toISOString(),
     durationSeconds: 1,
     warnings: [],
+    files,
     ...manifest,
   });
   await writeFile(`${file}.json`, `${JSON.stringify(written, null, 2)}\n`);
-  // The rest of what a build publishes, and SHA256SUMS over all of it.
-  await writeFile(`${file}.sha256`, sumLine(written.binary.sha256, asset));
-  await writeFile(`${file}.log`, "build log\n");
+  // SHA256SUMS over all of it.
   const names = [asset, `${asset}.json`, `${asset}.sha256`, `${asset}.log`];
   const sums = await Promise.all(names.map(async (n) => sumLine(await sha256File(path.join(outDir, n)), n)));
   await writeFile(path.join(outDir, SUMS_FILE), sums.join(""));
