@@ -1,10 +1,11 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readFile, readdir, stat } from "node:fs/promises";
+import { open, readFile, readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { UsageError, UserError } from "../errors.js";
 import { lookupRecipe } from "../recipes/lookup.js";
+import { assetName, type Arch } from "../release/names.js";
 import { DEFAULT_TARGET_GLIBC } from "../binary/glibc.js";
 import type { Component } from "../recipes/schema.js";
 import { verifyBinary, type VerifyResult } from "../verify/verify.js";
@@ -135,12 +136,28 @@ async function stampedRuncVersion(binary: string): Promise<string | undefined> {
   return found.size === 1 ? `v${[...found][0]}` : undefined;
 }
 
+/** The asset architecture of an ELF file, from its e_machine (x86-64: 62, AArch64: 183); undefined for others. */
+async function elfArch(file: string): Promise<Arch | undefined> {
+  const handle = await open(file, "r").catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    const head = Buffer.alloc(20);
+    await handle.read(head, 0, 20, 0);
+    return ({ 62: "amd64", 183: "arm64" } as Record<number, Arch>)[head.readUInt16LE(18)];
+  } finally {
+    await handle.close();
+  }
+}
+
 /** The command that rebuilds a binary, for a version the recipes build; otherwise what they say instead. */
 async function rebuildCommand(root: string, file: string, component: Component, where: string, configured: boolean): Promise<string> {
   const version = await versionOf(root, file);
   // runc on PATH is shadowed by install's default (/usr/local/sbin/runc); other names and kubelet are replaced where they are.
   const pathFlag = component === "runc" && path.basename(where) === "runc" && !configured ? "" : ` --path ${where}`;
-  const install = (v: string) => `nokmem-build install dist/${component}-${v}-nokmem-linux-amd64 --component ${component}${pathFlag}`;
+  // The node's architecture is the binary's own (ELF e_machine), not this machine's.
+  const arch = await elfArch(file);
+  const asset = (v: string) => (arch ? assetName({ component, version: v, arch }) : `${component}-${v}-nokmem-linux-ARCH`);
+  const install = (v: string) => `nokmem-build install dist/${asset(v)} --component ${component}${pathFlag}`;
   if (!version) return `nokmem-build ${component} VERSION (the version \`${where} --version\` prints on the node) && ${install("VERSION")}`;
   try {
     const { tag } = await lookupRecipe(component, version, { allowUnpinned: true });
@@ -151,7 +168,6 @@ async function rebuildCommand(root: string, file: string, component: Component, 
   }
 }
 
-/** `protectedBy`: why a kmem-enabling binary cannot leak here (kernel flag, cgroup v2), so it is only information. */
 /**
  * Verdicts already reached, by file identity (device, inode, size, mtime): `doctor serve` diagnoses on every
  * scrape, and reading a 100 MiB kubelet each time would cost the node more than the answer is worth.
@@ -171,6 +187,7 @@ async function verdictOf(file: string, cache: VerdictCache | undefined): Promise
   return verdict;
 }
 
+/** `protectedBy`: why a kmem-enabling binary cannot leak here (kernel flag, cgroup v2), so it is only information. */
 async function binaryFindings(root: string, component: Component, protectedBy: string | undefined, binaries: DoctorReport["binaries"], cache: VerdictCache | undefined): Promise<Finding[]> {
   const configured = component === "runc" ? await configuredRuncs(root) : [];
   const found = component === "runc" ? await findRuncs(root) : await findInstalled(root, component);
