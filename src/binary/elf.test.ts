@@ -4,7 +4,9 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NotElfError, parseElfLinkage, readElfLinkage, type ElfLinkage } from "./elf.js";
+import { NotElfError, parseElfLinkage, type ElfLinkage } from "./elf.js";
+
+const readElfLinkage = async (f: string) => parseElfLinkage(await readFile(f), f);
 import { checkGlibc } from "./glibc.js";
 
 const run = promisify(execFile);

@@ -1,5 +1,3 @@
-import { readFile } from "node:fs/promises";
-
 /**
  * Just enough of an ELF reader to tell how a binary links: its interpreter,
  * DT_NEEDED libraries, and which symbols need which versioned glibc symbols.
@@ -49,10 +47,6 @@ interface Section {
   offset: number;
   size: number;
   link: number;
-}
-
-export async function readElfLinkage(file: string): Promise<ElfLinkage> {
-  return parseElfLinkage(await readFile(file), file);
 }
 
 export function parseElfLinkage(buf: Buffer, name = "file"): ElfLinkage {

@@ -1,6 +1,7 @@
 import type { DockerEngine } from "../docker/engine.js";
 import type { ArtifactList } from "../release/artifact-list.js";
 import type { GlibcVerdict } from "../binary/glibc.js";
+import type { GoBinary } from "../binary/go-binary.js";
 import type { BuildManifest } from "../release/manifest.js";
 import type { ResolvedRecipe } from "../recipes/resolve.js";
 import type { Component } from "../recipes/schema.js";
@@ -57,6 +58,8 @@ export interface BuiltBinary {
   /** Staged binary, named as the asset. */
   path: string;
   versionOutput: string;
+  /** The binary as read once by the checks: ELF, Go tables, sha256. */
+  inspected?: GoBinary;
   /** Why the binary does not enable kmem accounting, once checked. */
   kmemEvidence?: string;
   command: string;

@@ -1,5 +1,5 @@
 import { UserError } from "../errors.js";
-import { readElfLinkage } from "../binary/elf.js";
+import { inspectGoBinary } from "../binary/go-binary.js";
 import { checkGlibc, describeGlibc } from "../binary/glibc.js";
 import { need, type Step } from "../pipeline/context.js";
 import { fillTemplate } from "../recipes/template.js";
@@ -12,7 +12,11 @@ export const checkBinaryStep: Step = {
     const { recipe, tag, stamp } = need(ctx, "recipe");
     const source = need(ctx, "source");
 
-    const verdict = checkGlibc(await readElfLinkage(binary.path), ctx.options.targetGlibc);
+    // Read once here for every check after it (glibc, kmem) and for the sha256 that is published.
+    binary.inspected = await inspectGoBinary(binary.path).catch((err: unknown) => {
+      throw err instanceof UserError ? new UserError(`the built ${err.message}`) : err;
+    });
+    const verdict = checkGlibc(binary.inspected.elf, ctx.options.targetGlibc);
     ctx.linkage = verdict;
     if (!verdict.ok) {
       throw new UserError(

@@ -14,7 +14,8 @@ export const writeArtifactsStep: Step = {
     const binary = need(ctx, "binary");
     const asset = need(ctx, "asset");
     await chmod(binary.path, 0o755);
-    const sha256 = await sha256File(binary.path);
+    // The checks read the bytes once already; chmod does not change them.
+    const sha256 = binary.inspected?.sha256 ?? (await sha256File(binary.path));
     const { size } = await stat(binary.path);
     const stage = (name: string, text: string) => {
       const file = path.join(ctx.staging, name);

@@ -36,8 +36,9 @@ export async function ensureSuiteGoImage(docker: DockerEngine, suite: Suite, opt
   const known = existing && baseFromLabels(suite, existing.labels);
   if (existing && known) return { image, id: existing.id, suite, base: known, created: false };
 
-  const base = await ensureBaseImage(docker, suite, opts);
+  // One mirror for the base (debootstrap) and the packages on it.
   const mirror = opts.debianMirror ?? (await aptMirror());
+  const base = await ensureBaseImage(docker, suite, { ...opts, debianMirror: mirror });
   opts.onLine(`making ${image} from ${base.image} (${base.origin}: ${base.from})${mirror ? ` with packages from ${mirror}` : ""}`);
   const id = await docker.buildImage(
     buildContext("go-debian"),

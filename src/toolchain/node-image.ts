@@ -80,8 +80,9 @@ export async function ensureNodeImage(docker: DockerEngine, opts: BaseImageOptio
   const existing = opts.force ? undefined : await docker.imageInfo(image);
   if (existing) return { image, id: existing.id, base: null, created: false };
 
-  const base = await ensureBaseImage(docker, NODE_SUITE, opts);
+  // One mirror for the base (debootstrap) and the packages on it.
   const mirror = opts.debianMirror ?? (await aptMirror());
+  const base = await ensureBaseImage(docker, NODE_SUITE, { ...opts, debianMirror: mirror });
   opts.onLine(`making ${image} from ${base.image} (${base.origin}: ${base.from})`);
   const context = create({ cwd: PACKAGE_ROOT, portable: true }, entries) as unknown as Readable;
   const id = await docker.buildImage(
