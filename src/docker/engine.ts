@@ -12,8 +12,11 @@ export interface ContainerSpec {
   memoryBytes?: number;
   /** CPU limit in units of 1e-9 CPUs (0: none). */
   nanoCpus?: number;
-  /** Named volumes mounted into the container (type volume, not a bind mount: a remote engine has them too). */
-  volumes?: Array<{ name: string; target: string }>;
+  /**
+   * Volumes mounted into the container (type volume, not a bind mount: a remote engine has them too).
+   * Without a name, a fresh anonymous volume that goes with the container.
+   */
+  volumes?: Array<{ name?: string; target: string }>;
 }
 
 export interface ContainerExit {
@@ -313,7 +316,8 @@ export function connectDocker(interrupt: AbortSignal | undefined = interruption.
               // Without an equal swap limit the kernel swaps instead of OOM-killing.
               MemorySwap: spec.memoryBytes || undefined,
               NanoCpus: spec.nanoCpus || undefined,
-              Mounts: spec.volumes?.map((v) => ({ Type: "volume" as const, Source: v.name, Target: v.target })),
+              // An empty Source makes an anonymous volume, which `remove` with `v` deletes.
+              Mounts: spec.volumes?.map((v) => ({ Type: "volume" as const, Source: v.name ?? "", Target: v.target })),
             },
             abortSignal: signal,
           }),

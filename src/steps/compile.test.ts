@@ -105,7 +105,7 @@ describe("compile step, against a fake engine", () => {
     expectContainerRemoved(fake);
   });
 
-  it("mounts the toolchain's Go build cache volume at GOCACHE: cold when made, warm after; none with --no-cache", async () => {
+  it("mounts the toolchain's Go build cache volume at GOCACHE: cold when made, warm after; a fresh anonymous one with --no-cache", async () => {
     const fake = new FakeDocker();
     fake.archive = () => tarOf("out", { [ASSET]: "ELF-BYTES", "version.txt": "runc version 1.0.0-rc9\n" });
     const states: unknown[] = [];
@@ -118,9 +118,11 @@ describe("compile step, against a fake engine", () => {
     expect(states).toEqual(["cold", "warm", "off"]);
     const [first, second, third] = [...fake.created.values()];
     const gocache = first!.env.GOCACHE!;
-    expect(first!.volumes).toEqual([{ name: expect.stringMatching(/^nokmem-build-gocache-/), target: gocache }]);
+    // The source tree goes on an anonymous volume at the work directory every time.
+    const tree = { target: first!.workingDir };
+    expect(first!.volumes).toEqual([tree, { name: expect.stringMatching(/^nokmem-build-gocache-/), target: gocache }]);
     expect(second!.volumes).toEqual(first!.volumes);
-    expect(third!.volumes).toEqual([]);
+    expect(third!.volumes).toEqual([tree, { name: undefined, target: gocache }]);
     expect(third!.env.GOCACHE).toBe(gocache);
     expect([...fake.volumes.values()].map((v) => v.labels)).toEqual([
       expect.objectContaining({ "io.nokmem-build": "true", "io.nokmem-build.cache": "go-build", "io.nokmem-build.builder": "nokmem-build/builder:fake" }),

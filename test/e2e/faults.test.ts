@@ -237,13 +237,20 @@ describe("the tool interrupted", () => {
     await waitFor("the compile", compiling(r.pid));
     r.child.kill("SIGKILL");
     await r.done;
-    expect(await toolContainers({ pid: r.pid })).toHaveLength(1);
+    const left = await toolContainers({ pid: r.pid });
+    expect(left).toHaveLength(1);
+    // The source tree's anonymous volume (and the cache's, with --no-cache) belongs to the container.
+    const { stdout: mounts } = await run("docker", ["inspect", "--format", "{{range .Mounts}}{{.Name}} {{.Destination}}\n{{end}}", left[0]!]);
+    const volumes = mounts.split("\n").filter(Boolean).map((l) => l.split(" ")[0]!);
+    expect(mounts).toMatch(/ \/go\/src\/github\.com\/opencontainers\/runc\n/);
     expect((await toolTempEntries(tmp)).filter((n) => n.includes(`-${r.pid}-`)).length).toBeGreaterThan(0);
     expect(await snapshot(out.dir)).toEqual(out.before);
     // Any later run that reaches the engine check sweeps them, even one that then fails (the tag is missing).
     const next = launch(runcArgs("v1.0.0-rc7", path.join(work, "out-after-sigkill")));
     await expectHandled(await next.done, next.pid, { code: 1, error: /tag v1\.0\.0-rc7 not found at/ });
     expect(await toolContainers({ pid: r.pid })).toEqual([]);
+    const { stdout: remaining } = await run("docker", ["volume", "ls", "-q"]);
+    expect(remaining.split("\n").filter((v) => volumes.includes(v))).toEqual([]);
   });
 
   it("an install killed before its rename left .runc.nokmem-new-<pid>-…: the next install sweeps it", async () => {
