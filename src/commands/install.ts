@@ -27,7 +27,7 @@ function report(r: InstallResult, rollback: boolean, rt: CommandRuntime): void {
     rt.print(`${would}install ${r.target}, which comes first on PATH: ${r.shadows} stays as it is${r.package ? ` (${r.package.manager} package ${r.package.name}: its updates no longer undo this)` : ""}`);
   } else rt.print(`${would}back up ${r.target} to ${r.backup}, then replace it`);
   if (r.selinuxLabel) rt.print(`SELinux label kept: ${r.selinuxLabel}`);
-  if (r.restarted.length) rt.print(`restarted: ${r.restarted.join(", ")}`);
+  if (r.restartedVia) rt.print(r.restarted.length ? `restarted through ${r.restartedVia}: ${r.restarted.join(", ")}` : `no service using it is active (asked through ${r.restartedVia})`);
   if (r.todo.length) rt.print(`${r.dryRun ? "then" : "now"} run:\n${r.todo.map((c) => `  ${c}`).join("\n")}`);
   if (r.checks.length) rt.print(`then check:\n${r.checks.map((c) => `  ${c}`).join("\n")}`);
 }
@@ -41,7 +41,7 @@ export function registerInstallCommand(program: Command, rt: CommandRuntime): vo
     .option("--root <dir>", "the node's root file system", "/")
     .option("--path <path>", "the binary to replace, as a path on the node (default: found on the usual paths)")
     .option("--dry-run", "say what would be done, change nothing")
-    .option("--restart", "restart the services that use it (default when --root is /)")
+    .option("--restart", "restart the services that use it through the node's systemd (default when --root is /; under another root: nsenter into PID 1, else chroot ROOT systemctl)")
     .option("--no-restart", "do not restart services")
     .option("--rollback", "restore the newest backup instead of installing")
     .addOption(targetGlibcOption())

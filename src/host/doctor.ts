@@ -207,8 +207,10 @@ async function binaryFindings(root: string, component: Component, protectedBy: s
     } else if (verdict.kmem === "off") {
       findings.push({ topic: component, status: "ok", summary: `${where}: kmem accounting off (${verdict.checks[0]!.detail})` });
     } else {
-      const { owner } = await packageOwner(root, where);
-      const owned = owner ? ` (owned by the ${owner.manager} package ${owner.name}${component === "runc" && !named && path.basename(where) === "runc" ? ", left untouched: install shadows it with /usr/local/sbin/runc" : `: hold it after installing, ${owner.hold}`})` : "";
+      const { owner, unknown } = await packageOwner(root, where);
+      const owned = owner
+        ? ` (owned by the ${owner.manager} package ${owner.name}${component === "runc" && !named && path.basename(where) === "runc" ? ", left untouched: install shadows it with /usr/local/sbin/runc" : `: hold it after installing, ${owner.hold}`})`
+        : unknown ? ` (${unknown})` : "";
       findings.push({
         topic: component,
         status: protectedBy ? "info" : "risk",

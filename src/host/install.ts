@@ -38,6 +38,8 @@ export interface InstallResult {
   backup: string | null;
   dryRun: boolean;
   restarted: string[];
+  /** How the node's systemd was reached: "systemctl", "nsenter into PID 1's namespaces", "chroot /host"; null when not asked or not reached. */
+  restartedVia: string | null;
   /** Commands the operator still has to run. */
   todo: string[];
   /** How to check the node afterwards. */
@@ -126,11 +128,15 @@ function afterChecks(component: Component): string[] {
   ];
 }
 
-async function restartOrAdvise(opts: InstallOptions): Promise<Pick<InstallResult, "restarted" | "todo">> {
+type Restarts = Pick<InstallResult, "restarted" | "restartedVia" | "todo" | "warnings">;
+
+/** Restarts through the node's own systemd when asked (default: only on the running system), else says what to run. */
+async function restartOrAdvise(opts: InstallOptions, warnings: string[]): Promise<Restarts> {
   const restart = opts.restart ?? path.resolve(opts.root) === "/";
-  if (opts.dryRun || !restart) return { restarted: [], todo: SERVICES[opts.component].map((s) => `systemctl restart ${s}   # if it runs`) };
-  const outcome = await restartServices(opts.component);
-  return { restarted: outcome.restarted, todo: outcome.manual };
+  if (opts.dryRun || !restart) return { restarted: [], restartedVia: null, todo: SERVICES[opts.component].map((s) => `systemctl restart ${s}   # if it runs`), warnings };
+  const outcome = await restartServices(opts.component, opts.root);
+  const unreachable = outcome.unreachable.length ? [`cannot reach the node's systemd (${outcome.unreachable.join("; ")}): restart the services yourself`] : [];
+  return { restarted: outcome.restarted, restartedVia: outcome.via, todo: outcome.manual, warnings: [...warnings, ...unreachable] };
 }
 
 /**
@@ -185,7 +191,7 @@ export async function installBinary(file: string, opts: InstallOptions): Promise
       throw writeFailure(onNode(opts.root, path.dirname(target)), err);
     }
   }
-  const services = await restartOrAdvise(opts);
+  const services = await restartOrAdvise(opts, warnings);
   return {
     target: onNode(opts.root, target),
     mode,
@@ -196,9 +202,10 @@ export async function installBinary(file: string, opts: InstallOptions): Promise
     backup: backup && onNode(opts.root, backup),
     dryRun: opts.dryRun,
     restarted: services.restarted,
+    restartedVia: services.restartedVia,
     todo: [...todo, ...services.todo],
     checks: afterChecks(opts.component),
-    warnings,
+    warnings: services.warnings,
   };
 }
 
@@ -230,17 +237,16 @@ export async function rollbackBinary(opts: InstallOptions): Promise<InstallResul
   const backups = (await readdir(dir)).filter((n) => n.startsWith(prefix)).sort();
   const newest = backups.at(-1);
   const marker = shadowMarker(target);
-  const base = { target: onNode(opts.root, target), configuredBy, package: null, selinuxLabel: null, dryRun: opts.dryRun, checks: [], warnings };
+  const base = { target: onNode(opts.root, target), configuredBy, package: null, selinuxLabel: null, dryRun: opts.dryRun, checks: [] };
   if (!newest && existsSync(marker)) {
     const shadowed = (await readFile(marker, "utf8")).trim();
     if (!opts.dryRun) {
       await rm(target, { force: true });
       await rm(marker, { force: true });
     }
-    return { ...base, mode: "shadow", shadows: shadowed, backup: null, ...(await restartOrAdvise(opts)) };
+    return { ...base, mode: "shadow", shadows: shadowed, backup: null, ...(await restartOrAdvise(opts, warnings)) };
   }
   if (!newest) throw new UserError(`no backup of ${onNode(opts.root, target)} to roll back to (looked for ${prefix}* in ${onNode(opts.root, dir)})`);
   if (!opts.dryRun) await rename(path.join(dir, newest), target);
-  const services = await restartOrAdvise(opts);
-  return { ...base, mode: "replace", shadows: null, backup: onNode(opts.root, path.join(dir, newest)), ...services };
+  return { ...base, mode: "replace", shadows: null, backup: onNode(opts.root, path.join(dir, newest)), ...(await restartOrAdvise(opts, warnings)) };
 }

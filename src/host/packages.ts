@@ -27,15 +27,40 @@ async function dpkgOwner(root: string, nodePath: string): Promise<PackageOwner |
   return undefined;
 }
 
-/** rpm: asked of the rpm database under `root` with the rpm found on PATH (none: not known). */
-async function rpmOwner(root: string, nodePath: string): Promise<PackageOwner | undefined | "no-rpm"> {
-  if (!["var/lib/rpm", "usr/lib/sysimage/rpm"].some((d) => existsSync(path.join(root, d)))) return undefined;
-  const out = await run("rpm", ["--root", root, "-qf", nodePath, "--qf", "%{NAME}\\n"], { timeout: 30_000 }).then(
-    (r) => r.stdout.trim().split("\n")[0],
-    (err: NodeJS.ErrnoException) => (err.code === "ENOENT" ? "no-rpm" : undefined),
+/** Where the node's rpm keeps its database, and the file that tells its format (el7: Berkeley DB; el9: sqlite). */
+const RPMDB_DIRS = ["/var/lib/rpm", "/usr/lib/sysimage/rpm"];
+const RPMDB_FORMATS: ReadonlyArray<[file: string, format: string]> = [["rpmdb.sqlite", "sqlite"], ["Packages.db", "ndb"], ["Packages", "Berkeley DB"]];
+
+function rpmDatabase(root: string): { dir: string; format: string } | undefined {
+  for (const dir of RPMDB_DIRS) {
+    const found = RPMDB_FORMATS.find(([file]) => existsSync(path.join(root, dir, file)));
+    if (found) return { dir, format: found[1] };
+  }
+  return undefined;
+}
+
+/**
+ * rpm: asked of the node's rpm database with the rpm found here. Its own
+ * error lines count, not its verdict: rpm prints "not owned by any package"
+ * also when it could not open the database at all.
+ */
+async function rpmOwner(root: string, nodePath: string): Promise<PackageOwner | { unknown: string } | undefined> {
+  const db = rpmDatabase(root);
+  if (!db) return undefined;
+  const cannotTell = (why: string) => ({ unknown: `${why}: cannot tell whether a package owns ${nodePath} (rpm -qf ${nodePath} on the node tells)` });
+  // --dbpath: the node's database, never this rpm's default (Debian's keeps its own in ~/.rpmdb).
+  const r = await run("rpm", ["--root", root, "--dbpath", db.dir, "-qf", nodePath, "--qf", "%{NAME}\\n"], { timeout: 30_000 }).then(
+    (ok) => ({ code: 0, stdout: ok.stdout, stderr: ok.stderr }),
+    (err: NodeJS.ErrnoException & { stdout?: string; stderr?: string }) => ({ code: err.code === "ENOENT" ? -1 : 1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" }),
   );
-  if (out === "no-rpm") return "no-rpm";
-  return out ? { manager: "rpm", name: out, hold: `yum install -y yum-plugin-versionlock && yum versionlock add ${out}` } : undefined;
+  if (r.code === -1) return cannotTell(`the node has an rpm database but rpm is not installed here`);
+  const error = r.stderr.split("\n").find((l) => l.startsWith("error:"));
+  // Its errors name files under --root: shown as paths on the node.
+  const said = error?.replace(/^error:\s*/, "").split(path.join(root, "/")).join("/");
+  if (said) return cannotTell(`rpm here cannot read the node's ${db.format} rpm database in ${db.dir} (${said})`);
+  const name = r.code === 0 ? r.stdout.trim().split("\n")[0] : undefined;
+  if (name) return { manager: "rpm", name, hold: `yum install -y yum-plugin-versionlock && yum versionlock add ${name}` };
+  return r.stdout.includes("is not owned by any package") ? undefined : cannotTell(`rpm -qf failed: ${r.stderr.trim().split("\n")[0] || "no answer"}`);
 }
 
 /**
@@ -44,8 +69,8 @@ async function rpmOwner(root: string, nodePath: string): Promise<PackageOwner | 
  */
 export async function packageOwner(root: string, nodePath: string): Promise<{ owner?: PackageOwner; unknown?: string }> {
   const rpm = await rpmOwner(root, nodePath);
-  if (rpm && rpm !== "no-rpm") return { owner: rpm };
+  if (rpm && "manager" in rpm) return { owner: rpm };
   const dpkg = await dpkgOwner(root, nodePath);
   if (dpkg) return { owner: dpkg };
-  return rpm === "no-rpm" ? { unknown: `the node has an rpm database but rpm is not installed here: cannot tell whether a package owns ${nodePath} (rpm -qf ${nodePath} on the node tells)` } : {};
+  return rpm ?? {};
 }

@@ -4,8 +4,8 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNodeTree } from "../fixtures/node-trees.js";
-import { createRuncFixture } from "../fixtures/runc-fixture.js";
-import { bootstrapGoImage, cli, removeDir, run, tempDir } from "../helpers.js";
+import { inImage as inImageOf, nodeImageAndRunc } from "../fixtures/node-image-run.js";
+import { cli, removeDir, run, tempDir } from "../helpers.js";
 import { gaugeValue, parseExposition } from "../prometheus.js";
 
 // The node commands from the node image, with nothing on the "node" but the engine:
@@ -14,28 +14,11 @@ let work: string;
 let image: string;
 let runc: string;
 
-/**
- * The image as an operator runs it on a node: host PID, the host's root at /host
- * (here a recorded tree). Without --privileged, which this sandbox's engine cannot
- * grant and which doctor and verify, reading files, do not need.
- */
-const inImage = (tree: string, args: string[], mounts: string[] = []) =>
-  run("docker", ["run", "--rm", "--network", "none", "--pid=host", "-v", `${tree}:/host`, ...mounts, image, ...args]).then(
-    (r) => ({ code: 0, stdout: r.stdout }),
-    (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
-  );
+const inImage = (tree: string, args: string[], mounts: string[] = []) => inImageOf(image, tree, args, mounts);
 
 beforeAll(async () => {
   work = await tempDir("node-image");
-  const res = await cli(["node-image", "--json"]);
-  expect(res.code, res.stderr).toBe(0);
-  image = JSON.parse(res.stdout).image;
-  const repo = path.join(work, "runc");
-  await createRuncFixture(repo);
-  const out = path.join(work, "dist");
-  const built = await cli(["runc", "v1.0.0-rc9", "--source", repo, "--allow-unpinned", "--go-image", await bootstrapGoImage("bookworm"), "--out", out, "--cache-dir", path.join(work, "cache"), "--json"]);
-  expect(built.code, built.stderr).toBe(0);
-  runc = path.join(out, JSON.parse(built.stdout).asset);
+  ({ image, runc } = await nodeImageAndRunc(work));
 });
 
 afterAll(() => removeDir(work));

@@ -7,23 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKubeletFixture } from "../fixtures/kubelet-fixture.js";
 import { createNodeTree } from "../fixtures/node-trees.js";
 import { createRuncFixture } from "../fixtures/runc-fixture.js";
+import { bareBuild, builderOf, stockRunc } from "../fixtures/bare-build.js";
+import { putStandInSystemctl, standInCalls } from "../fixtures/standin-systemctl.js";
 import { bootstrapGoImage, cli, removeDir, run, tempDir } from "../helpers.js";
 
 let work: string;
 const bin: Record<string, string> = {};
-
-/** A bare `make` of the fixture tag in the builder image, as an operator would run it (stock: no nokmem). */
-async function bareBuild(repo: string, tag: string, builderImage: string, workDir: string, command: string, output: string, name: string) {
-  const src = path.join(work, `bare-${name}`);
-  await run("git", ["clone", "-q", "--depth=1", `--branch=${tag}`, `file://${repo}`, src]);
-  await run("docker", [
-    "run", "--rm", "--network", "none", "-v", `${src}:${workDir}`, "-w", workDir,
-    "-e", "GO111MODULE=off", "-e", "GOPATH=/go", "-e", `KUBE_GIT_VERSION=${tag}`, "-e", "KUBE_STATIC_OVERRIDES=kubelet",
-    "-e", "GIT_CONFIG_COUNT=1", "-e", "GIT_CONFIG_KEY_0=safe.directory", "-e", "GIT_CONFIG_VALUE_0=*",
-    builderImage, "sh", "-c", `${command} && cp -L ${output} /tmp/out && mv /tmp/out ${workDir}/${name}.bin`,
-  ]);
-  return path.join(src, `${name}.bin`);
-}
 
 async function buildWithTool(component: string, tag: string, repo: string, goImage: string): Promise<string> {
   const out = path.join(work, "dist");
@@ -31,8 +20,6 @@ async function buildWithTool(component: string, tag: string, repo: string, goIma
   if (res.code !== 0) throw new Error(res.stdout + res.stderr);
   return path.join(out, `${component}-${tag}-nokmem-linux-amd64`);
 }
-
-const builderOf = async (binary: string) => JSON.parse(await readFile(`${binary}.json`, "utf8")).toolchain.builderImage as string;
 
 beforeAll(async () => {
   work = await tempDir("node-e2e");
@@ -46,11 +33,10 @@ beforeAll(async () => {
   bin.runc = await buildWithTool("runc", "v1.0.0-rc9", runcRepo, bookworm);
   bin.kubelet = await buildWithTool("kubelet", "v1.18.6", kubeRepo, bullseye);
   bin.kubeletPatched = await buildWithTool("kubelet", "v1.12.8", kubeRepo, bullseye);
-  const runcBuilder = await builderOf(bin.runc);
   const kubeBuilder = await builderOf(bin.kubelet);
-  bin.stockRunc = await bareBuild(runcRepo, "v1.0.0-rc9", runcBuilder, "/go/src/github.com/opencontainers/runc", "make static BUILDTAGS=seccomp", "runc", "stock-runc");
-  bin.stockKubelet = await bareBuild(kubeRepo, "v1.18.6", kubeBuilder, "/src", "make kubelet", "_output/bin/kubelet", "stock-kubelet");
-  bin.stockKubelet112 = await bareBuild(kubeRepo, "v1.12.8", kubeBuilder, "/src", "make kubelet", "_output/bin/kubelet", "stock-kubelet-112");
+  bin.stockRunc = await stockRunc(work, runcRepo, bin.runc);
+  bin.stockKubelet = await bareBuild(work, kubeRepo, "v1.18.6", kubeBuilder, "/src", "make kubelet", "_output/bin/kubelet", "stock-kubelet");
+  bin.stockKubelet112 = await bareBuild(work, kubeRepo, "v1.12.8", kubeBuilder, "/src", "make kubelet", "_output/bin/kubelet", "stock-kubelet-112");
 });
 
 afterAll(() => removeDir(work));
@@ -260,22 +246,6 @@ describe("doctor", () => {
 });
 
 describe("install and rollback", () => {
-  // A recorded stand-in for systemctl: this sandbox has no systemd. It logs its
-  // arguments and reports containerd and kubelet as running, docker as not.
-  async function standInSystemctl(): Promise<{ env: NodeJS.ProcessEnv; calls: () => Promise<string[]> }> {
-    const dir = await tempDir("systemctl");
-    const log = path.join(dir, "calls.log");
-    await writeFile(
-      path.join(dir, "systemctl"),
-      `#!/bin/sh\necho "$*" >> "${log}"\ncase "$1" in\n  --version) echo "systemd 219 (stand-in)";;\n  is-active) [ "$3" = containerd ] || [ "$3" = kubelet ];;\nesac\n`,
-    );
-    await chmod(path.join(dir, "systemctl"), 0o755);
-    return {
-      env: { PATH: `${dir}:${process.env.PATH}` },
-      calls: async () => (await readFile(log, "utf8").catch(() => "")).split("\n").filter(Boolean),
-    };
-  }
-
   async function snapshot(root: string): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
     for (const name of await readdir(path.join(root, "usr/bin"))) {
@@ -296,13 +266,14 @@ describe("install and rollback", () => {
 
   it("install --path -> rollback round-trips byte for byte, keeping mode and owner, restarting what runs", async () => {
     const root = await nodeWithStockRunc("node-install");
+    // The node's systemctl, a stand-in (no systemd here) reporting containerd and kubelet as running, docker as not.
+    await putStandInSystemctl(root, ["containerd", "kubelet"]);
     const before = await snapshot(root);
-    const systemctl = await standInSystemctl();
 
-    const res = await cli(["install", bin.runc!, "--component", "runc", "--root", root, "--path", "/usr/bin/runc", "--restart", "--json"], systemctl.env);
+    const res = await cli(["install", bin.runc!, "--component", "runc", "--root", root, "--path", "/usr/bin/runc", "--restart", "--json"]);
     expect(res.code, res.stderr).toBe(0);
     const result = JSON.parse(res.stdout);
-    expect(result.restarted).toEqual(["containerd"]);
+    expect(result).toMatchObject({ restarted: ["containerd"], restartedVia: `chroot ${root}` });
     const installed = path.join(root, "usr/bin/runc");
     expect(await readFile(installed)).toEqual(await readFile(bin.runc!));
     const st = await stat(installed);
@@ -310,22 +281,22 @@ describe("install and rollback", () => {
     const backup = path.join(root, result.backup);
     expect(result.backup).toMatch(/^\/usr\/bin\/runc\.nokmem-backup-\d{8}T\d{6}Z$/);
     expect(await readFile(backup)).toEqual(await readFile(bin.stockRunc!));
-    expect(await systemctl.calls()).toEqual(["--version", "is-active --quiet containerd", "restart containerd", "is-active --quiet docker"]);
+    expect(await standInCalls(root)).toEqual(["--version", "is-active --quiet containerd", "restart containerd", "is-active --quiet docker"]);
 
-    const back = await cli(["install", "--rollback", "--component", "runc", "--root", root, "--path", "/usr/bin/runc", "--restart"], systemctl.env);
+    const back = await cli(["install", "--rollback", "--component", "runc", "--root", root, "--path", "/usr/bin/runc", "--restart"]);
     expect(back.code, back.stderr).toBe(0);
     expect(await snapshot(root)).toEqual(before);
   });
 
   it("refuses a binary that fails verify and changes nothing (no file, no restart)", async () => {
     const root = await nodeWithStockRunc("node-refuse");
+    await putStandInSystemctl(root, ["kubelet"]);
     const before = await snapshot(root);
-    const systemctl = await standInSystemctl();
-    const res = await cli(["install", bin.stockKubelet!, "--component", "kubelet", "--root", root, "--path", "/usr/bin/runc", "--restart"], systemctl.env);
+    const res = await cli(["install", bin.stockKubelet!, "--component", "kubelet", "--root", root, "--path", "/usr/bin/runc", "--restart"]);
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/refusing to install .*kmem\.go is compiled in/);
     expect(await snapshot(root)).toEqual(before);
-    expect(await systemctl.calls()).toEqual([]);
+    expect(await standInCalls(root)).toEqual([]);
   });
 
   it("--dry-run says what it would do and changes nothing", async () => {

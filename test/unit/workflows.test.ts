@@ -136,7 +136,7 @@ describe("GitHub workflows", async () => {
     expect(steps).toHaveLength(1);
     expect(steps[0]!.with).toEqual({ "subject-path": "dist/${{ matrix.component }}-${{ matrix.version }}-nokmem-linux-amd64" });
     expect(wf.jobs.release!.needs).toBe("attest");
-    expect(Object.keys(wf.jobs)).toEqual(["plan", "toolchain", "build", "attest", "release"]);
+    expect(Object.keys(wf.jobs)).toEqual(["plan", "toolchain", "build", "attest", "release", "node-image"]);
     expect(await readFile(new URL("release.yml", dir), "utf8")).not.toMatch(/slsa/i);
   });
 
@@ -201,6 +201,30 @@ case $cmd in
   *) echo "fake gh: $cmd" >&2; exit 2 ;;
 esac
 `;
+
+describe("release: the node image", () => {
+  it("is made by the tool itself after the releases, tagged as the tool tags it, and pushed where a repository variable says", async () => {
+    const wf = await readWorkflow("release.yml");
+    const job = wf.jobs["node-image"]!;
+    expect(job.needs).toBe("release");
+    expect(job.if).toBe(wf.jobs.release!.if);
+    expect(job.permissions).toEqual({ contents: "read", packages: "write" });
+    expect(job.env).toEqual({ REPOSITORY: "${{ vars.NODE_IMAGE_REPOSITORY }}" });
+    const runs = job.steps.map((s) => s.run ?? "").join("\n");
+    expect(runs).toContain("npx nokmem-build node-image --json | jq -er .image");
+    expect(runs).toContain('ref="$REPOSITORY:${IMAGE##*:}"');
+    expect(runs).toMatch(/docker login "\$\{REPOSITORY%%\/\*\}" .*--password-stdin/);
+    expect(runs).toMatch(/docker tag "\$IMAGE" "\$ref"\n\s*docker push "\$ref"/);
+  });
+
+  it("no workflow names a registry host", async () => {
+    for (const file of (await readdir(dir)).filter((f) => f.endsWith(".yml"))) {
+      const text = await readFile(new URL(file, dir), "utf8");
+      // An image reference with a host: a dotted name (or one with a port) before the first slash.
+      expect(text, file).not.toMatch(/\b[a-z0-9-]+(\.[a-z0-9-]+)+(:\d+)?\/[a-z0-9._-]+\/[a-z0-9._-]+(:[\w.-]+)?/i);
+    }
+  });
+});
 
 describe("publish-releases.sh (against a stand-in gh)", () => {
   const temps: string[] = [];
