@@ -11,7 +11,7 @@ import type { Component } from "../recipes/schema.js";
 import { verifyBinary, type VerifyResult } from "../verify/verify.js";
 import { kernelSupport } from "./kernel.js";
 import { checkNodeRoot, findInstalled, findRuncs, onNode } from "./locate.js";
-import { packageOwner } from "./packages.js";
+import { packageOwner, type PackageOwner } from "./packages.js";
 import { configuredRuncs } from "./runtime-config.js";
 
 export interface Finding {
@@ -149,9 +149,13 @@ async function elfArch(file: string): Promise<Arch | undefined> {
   }
 }
 
-/** The command that rebuilds a binary, for a version the recipes build; otherwise what they say instead. */
-async function rebuildCommand(root: string, file: string, component: Component, where: string, configured: boolean): Promise<string> {
-  const version = await versionOf(root, file);
+/**
+ * The command that rebuilds a binary, for a version the recipes build; otherwise what they say instead.
+ * A kubelet under --root is never executed: the kubelet package that owns it, if one does, tells its version.
+ */
+async function rebuildCommand(root: string, file: string, component: Component, where: string, configured: boolean, owner: PackageOwner | undefined): Promise<string> {
+  const packaged = component === "kubelet" && owner?.name === "kubelet" && owner.version ? `v${owner.version}` : undefined;
+  const version = (await versionOf(root, file)) ?? packaged;
   // runc on PATH is shadowed by install's default (/usr/local/sbin/runc); other names and kubelet are replaced where they are.
   const pathFlag = component === "runc" && path.basename(where) === "runc" && !configured ? "" : ` --path ${where}`;
   // The node's architecture is the binary's own (ELF e_machine), not this machine's.
@@ -215,7 +219,7 @@ async function binaryFindings(root: string, component: Component, protectedBy: s
         topic: component,
         status: protectedBy ? "info" : "risk",
         summary: `${where} enables kmem accounting: ${verdict.checks[0]!.detail}${protectedBy ? `; harmless here (${protectedBy})` : ""}${owned}`,
-        next: await rebuildCommand(root, file, component, where, named),
+        next: await rebuildCommand(root, file, component, where, named, owner),
       });
     }
   }

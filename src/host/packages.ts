@@ -10,8 +10,17 @@ const run = promisify(execFile);
 export interface PackageOwner {
   manager: "rpm" | "dpkg";
   name: string;
+  /** The package's upstream version (no epoch, release or Debian revision): kubelet's package carries kubelet's. */
+  version: string | undefined;
   /** The command that holds the package at its version. */
   hold: string;
+}
+
+/** The Version of an installed package in dpkg's status file, as upstream numbers it ("1:1.18.6-00" -> "1.18.6"). */
+async function dpkgVersion(root: string, name: string): Promise<string | undefined> {
+  const status = await readFile(path.join(root, "var/lib/dpkg/status"), "utf8").catch(() => "");
+  const stanza = status.split(/\n\n+/).find((s) => s.split("\n").includes(`Package: ${name}`));
+  return stanza?.match(/^Version: (?:\d+:)?(\S+?)(?:-[^-\s]+)?$/m)?.[1];
 }
 
 /** dpkg: the package whose /var/lib/dpkg/info/<pkg>[:arch].list names the file. */
@@ -21,7 +30,7 @@ async function dpkgOwner(root: string, nodePath: string): Promise<PackageOwner |
     const lines = (await readFile(path.join(info, entry), "utf8").catch(() => "")).split("\n");
     if (lines.includes(nodePath)) {
       const name = entry.replace(/\.list$/, "").replace(/:[\w-]+$/, "");
-      return { manager: "dpkg", name, hold: `apt-mark hold ${name}` };
+      return { manager: "dpkg", name, version: await dpkgVersion(root, name), hold: `apt-mark hold ${name}` };
     }
   }
   return undefined;
@@ -49,7 +58,7 @@ async function rpmOwner(root: string, nodePath: string): Promise<PackageOwner | 
   if (!db) return undefined;
   const cannotTell = (why: string) => ({ unknown: `${why}: cannot tell whether a package owns ${nodePath} (rpm -qf ${nodePath} on the node tells)` });
   // --dbpath: the node's database, never this rpm's default (Debian's keeps its own in ~/.rpmdb).
-  const r = await run("rpm", ["--root", root, "--dbpath", db.dir, "-qf", nodePath, "--qf", "%{NAME}\\n"], { timeout: 30_000 }).then(
+  const r = await run("rpm", ["--root", root, "--dbpath", db.dir, "-qf", nodePath, "--qf", "%{NAME} %{VERSION}\\n"], { timeout: 30_000 }).then(
     (ok) => ({ code: 0, stdout: ok.stdout, stderr: ok.stderr }),
     (err: NodeJS.ErrnoException & { stdout?: string; stderr?: string }) => ({ code: err.code === "ENOENT" ? -1 : 1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" }),
   );
@@ -58,8 +67,8 @@ async function rpmOwner(root: string, nodePath: string): Promise<PackageOwner | 
   // Its errors name files under --root: shown as paths on the node.
   const said = error?.replace(/^error:\s*/, "").split(path.join(root, "/")).join("/");
   if (said) return cannotTell(`rpm here cannot read the node's ${db.format} rpm database in ${db.dir} (${said})`);
-  const name = r.code === 0 ? r.stdout.trim().split("\n")[0] : undefined;
-  if (name) return { manager: "rpm", name, hold: `yum install -y yum-plugin-versionlock && yum versionlock add ${name}` };
+  const [name, version] = r.code === 0 ? (r.stdout.trim().split("\n")[0] ?? "").split(" ") : [];
+  if (name) return { manager: "rpm", name, version, hold: `yum install -y yum-plugin-versionlock && yum versionlock add ${name}` };
   return r.stdout.includes("is not owned by any package") ? undefined : cannotTell(`rpm -qf failed: ${r.stderr.trim().split("\n")[0] || "no answer"}`);
 }
 

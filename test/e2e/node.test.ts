@@ -8,6 +8,7 @@ import { createKubeletFixture } from "../fixtures/kubelet-fixture.js";
 import { createNodeTree } from "../fixtures/node-trees.js";
 import { createRuncFixture } from "../fixtures/runc-fixture.js";
 import { bareBuild, builderOf, stockRunc } from "../fixtures/bare-build.js";
+import { buildRpm, installRpm, toEl7RpmDatabase } from "../fixtures/rpm-packages.js";
 import { putStandInSystemctl, standInCalls } from "../fixtures/standin-systemctl.js";
 import { bootstrapGoImage, cli, removeDir, run, tempDir } from "../helpers.js";
 
@@ -186,6 +187,28 @@ describe("doctor", () => {
     expect(finding(report, "kubelet")[0]!.next).toMatch(
       /^nokmem-build kubelet VERSION \(the version `\/usr\/bin\/kubelet --version` prints on the node\) && nokmem-build install .* --component kubelet --path \/usr\/bin\/kubelet$/,
     );
+  });
+
+  it("names the exact kubelet build from the version of the package that owns it (dpkg status, el7 rpm database): nothing executed", async () => {
+    const leaking = { release: "3.10.0-957.21.3.el7.x86_64", cmdline: "ro", cgroup: "v1" as const, countedMemoryCgroups: 1000, pods: 1, kmemActive: true };
+    const exact = "nokmem-build kubelet v1.18.6 && nokmem-build install dist/kubelet-v1.18.6-nokmem-linux-amd64 --component kubelet --path /usr/bin/kubelet";
+    // An Ubuntu-style node: kubelet from the Kubernetes apt repository ("1.18.6-00").
+    const deb = path.join(work, "node-kubelet-deb");
+    await createNodeTree(deb, { ...leaking, binaries: { kubelet: bin.stockKubelet! } });
+    await mkdir(path.join(deb, "var/lib/dpkg/info"), { recursive: true });
+    await writeFile(path.join(deb, "var/lib/dpkg/info/kubelet.list"), "/.\n/usr\n/usr/bin\n/usr/bin/kubelet\n");
+    await writeFile(path.join(deb, "var/lib/dpkg/status"), "Package: kubeadm\nStatus: install ok installed\nVersion: 1.19.0-00\n\nPackage: kubelet\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.18.6-00\n");
+    // A CentOS 7 node: the kubelet rpm (1.18.6-0) in a Berkeley DB rpm database.
+    const el7 = path.join(work, "node-kubelet-rpm");
+    await createNodeTree(el7, { ...leaking, binaries: {} });
+    await installRpm(el7, await buildRpm(path.join(work, "kubelet-rpm"), { name: "kubelet", version: "1.18.6", release: "0", files: { "/usr/bin/kubelet": bin.stockKubelet! } }));
+    await toEl7RpmDatabase(el7);
+    for (const [root, owner] of [[deb, "dpkg package kubelet: hold it after installing, apt-mark hold kubelet"], [el7, "rpm package kubelet: hold it after installing, yum install -y yum-plugin-versionlock && yum versionlock add kubelet"]] as const) {
+      const { report } = await doctor(root);
+      const [kubelet] = finding(report, "kubelet");
+      expect(kubelet!.summary).toContain(`(owned by the ${owner})`);
+      expect(kubelet!.next).toBe(exact);
+    }
   });
 
   it("on a fixed el7 node (boot flag, nokmem binaries, no leak): healthy", async () => {
