@@ -2,7 +2,7 @@ import { createHash, type Hash } from "node:crypto";
 import { mkdir, open, rename, rm, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ProxyAgent, fetch, type Dispatcher, type Response as UndiciResponse } from "undici";
+import type { Dispatcher, Response as UndiciResponse } from "undici";
 import { UserError, errorMessage } from "../errors.js";
 import { tempBeside, writeFileAtomically } from "../fs/atomic.js";
 import { parseSums, sumLine } from "../release/checksums.js";
@@ -185,14 +185,17 @@ function bypassesProxy(url: URL): boolean {
  * as curl and apt read them: how enterprise and mainland-China build machines
  * reach the internet. undici's ProxyAgent, one per proxy, so connections are reused.
  */
-function proxyFor(target: string): Dispatcher | undefined {
+async function proxyFor(target: string): Promise<Dispatcher | undefined> {
   const url = new URL(target);
   const proxy = envVar(url.protocol === "https:" ? "HTTPS_PROXY" : "HTTP_PROXY");
   if (!proxy || bypassesProxy(url)) return undefined;
   let agent = proxies.get(proxy);
-  if (!agent) proxies.set(proxy, (agent = new ProxyAgent(proxy)));
+  if (!agent) proxies.set(proxy, (agent = new (await undici()).ProxyAgent(proxy)));
   return agent;
 }
+
+/** undici, loaded on the first request, not at start-up: every other command (a build first of all) would pay for it. */
+const undici = () => import("undici");
 
 /**
  * One HTTP request whose response `use` reads. It fails as transient when the
@@ -213,7 +216,8 @@ async function attempt<T>(
   };
   alive();
   try {
-    const res = await fetch(url, { headers, signal: signal ? AbortSignal.any([signal, idle.signal]) : idle.signal, dispatcher: proxyFor(url) });
+    const { fetch } = await undici();
+    const res = await fetch(url, { headers, signal: signal ? AbortSignal.any([signal, idle.signal]) : idle.signal, dispatcher: await proxyFor(url) });
     // An unread body (404, 5xx) would hold its connection until garbage collection.
     return await use(res, alive).finally(() => (res.bodyUsed ? undefined : res.body?.cancel().catch(() => undefined)));
   } catch (err) {

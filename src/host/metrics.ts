@@ -1,6 +1,5 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { Gauge, Registry } from "prom-client";
 import { writeFileAtomically } from "../fs/atomic.js";
 import type { DoctorReport } from "./doctor.js";
 import { MEMORY_CGROUP_LIMIT, type Forecast, type Sample } from "./forecast.js";
@@ -10,6 +9,8 @@ import { MEMORY_CGROUP_LIMIT, type Forecast, type Sample } from "./forecast.js";
  * an interface (dashboards and alerts use them): keep them.
  */
 export async function renderMetrics(report: DoctorReport, fc: Forecast | undefined): Promise<string> {
+  // Loaded here, not at start-up: every other command (a build first of all) would pay for it.
+  const { Gauge, Registry } = await import("prom-client");
   const registry = new Registry();
   // A gauge is registered only when there is a value: an unset unlabelled gauge would read 0.
   const gauge = (name: string, help: string, value: number | null | undefined) => {

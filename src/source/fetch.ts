@@ -21,6 +21,7 @@ export interface SourceRequest {
 }
 
 export interface SourceResult {
+  /** The cached repository: a shallow bare clone (git's objects only, no working tree). */
   dir: string;
   /** The source as the user gave it, and as git was asked for it. */
   source: string;
@@ -43,12 +44,13 @@ export function gitUrl(source: string): string {
 // The user's own git environment (credential helpers, GIT_SSH_COMMAND for internal servers) applies as it is.
 const git = (baseDir: string | undefined, signal?: AbortSignal): SimpleGit => simpleGit({ baseDir, abort: signal });
 
+/** The commit a cached bare clone holds; undefined for anything else there (a checkout an older version left). */
 async function headCommit(dir: string): Promise<string | undefined> {
-  if (!existsSync(path.join(dir, ".git"))) return undefined;
+  if (!existsSync(path.join(dir, "HEAD"))) return undefined;
   try {
     const g = git(dir);
-    const clean = (await g.raw(["status", "--porcelain"])).trim() === "";
-    return clean ? (await g.revparse(["HEAD"])).trim() : undefined;
+    if ((await g.revparse(["--is-bare-repository"])).trim() !== "true") return undefined;
+    return (await g.revparse(["HEAD"])).trim();
   } catch {
     return undefined;
   }
@@ -62,8 +64,9 @@ export async function remoteTagCommit(url: string, tag: string, signal?: AbortSi
 }
 
 /**
- * Brings the tag's source into the cache (shallow, exactly that tag), or reuses
- * the cached checkout when it is clean and at the commit the tag must have.
+ * Brings the tag's source into the cache (shallow, exactly that tag, no working
+ * tree: the files are unpacked once, in the build container), or reuses the
+ * cached clone when it is at the commit the tag must have.
  */
 export async function fetchSource(req: SourceRequest): Promise<SourceResult> {
   const url = gitUrl(req.source);
@@ -71,7 +74,7 @@ export async function fetchSource(req: SourceRequest): Promise<SourceResult> {
   const dir = path.join(req.cacheDir, "sources", `${req.component}-${key}`, req.tag);
   const warnings: string[] = [];
 
-  // A clean cached checkout is reused when it is at the pinned commit, or (unpinned)
+  // A cached clone is reused when it is at the pinned commit, or (unpinned)
   // at the commit the source's tag names now, so a moved tag is never served stale.
   const cachedCommit = await headCommit(dir);
   let cached = cachedCommit !== undefined && cachedCommit === req.pinnedCommit;
@@ -105,14 +108,7 @@ async function clone(url: string, req: SourceRequest, dir: string): Promise<void
   await mkdir(path.dirname(dir), { recursive: true });
   await replaceAtomically(dir, async (tmp) => {
     try {
-      await git(undefined, req.signal).clone(url, tmp, [
-        "--depth=1",
-        "--single-branch",
-        `--branch=${req.tag}`,
-        "--no-tags",
-        "-c",
-        "advice.detachedHead=false",
-      ]);
+      await git(undefined, req.signal).clone(url, tmp, ["--bare", "--depth=1", "--single-branch", `--branch=${req.tag}`, "--no-tags"]);
     } catch (err) {
       if (req.signal?.aborted) throw err;
       const msg = errorMessage(err);
@@ -121,7 +117,7 @@ async function clone(url: string, req: SourceRequest, dir: string): Promise<void
       }
       throw new UserError(`cannot clone ${req.component} ${req.tag} from ${req.source}: ${firstLine(err)}`);
     }
-    // A stale checkout (dirty, or at a moved tag) gives way to the fresh clone.
+    // A stale clone (at a moved tag, or an older version's checkout) gives way to the fresh one.
     await rm(dir, { recursive: true, force: true });
   });
 }

@@ -1,10 +1,12 @@
-import { chmod, chown, mkdir, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { chmod, chown, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { pipeline } from "node:stream/promises";
 import path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { scratchDir } from "../../test/unit/build-fixtures.js";
-import { Parser, type ReadEntry } from "tar";
+import { Parser, extract, type ReadEntry } from "tar";
 import { simpleGit } from "simple-git";
-import { packCheckout, packTree } from "./pack.js";
+import { packCommit, packTree } from "./pack.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -31,24 +33,42 @@ describe("packing the source for the build container", () => {
     expect(entries.find((e) => e.path.endsWith("check.sh"))!.mode & 0o111).toBe(0o111);
   });
 
-  it("packs a checkout as its commit: tracked files and .git, never an ignored or untracked file dropped beside them", async () => {
-    const git = simpleGit(dir);
+  it("packs a bare clone's commit as a clean checkout of it: tracked files as checked out, .git with its index, never a file dropped beside them", async () => {
+    const upstream = path.join(dir, "upstream");
+    await mkdir(path.join(upstream, "pkg"), { recursive: true });
+    const git = simpleGit(upstream);
     await git.init().addConfig("user.email", "t@example.invalid").addConfig("user.name", "t");
-    await writeFile(path.join(dir, ".gitignore"), "*.o\n");
-    await mkdir(path.join(dir, "pkg"));
-    await writeFile(path.join(dir, "pkg/kmem.go"), "package fs\n");
+    // Attributes that would make `git archive` differ from a checkout.
+    await writeFile(path.join(upstream, ".gitattributes"), "pkg/version.go export-subst\nhack/ export-ignore\n");
+    await writeFile(path.join(upstream, "pkg/version.go"), "package pkg\n\nconst commit = \"$Format:%H$\"\n");
+    await mkdir(path.join(upstream, "hack"));
+    await writeFile(path.join(upstream, "hack/build.sh"), "#!/bin/sh\n");
+    await chmod(path.join(upstream, "hack/build.sh"), 0o755);
     await git.add(".").commit("tree");
-    await writeFile(path.join(dir, "pkg/kmem_evil.o"), "ignored\n");
-    await writeFile(path.join(dir, "pkg/extra.go"), "package fs // untracked\n");
+    await git.addTag("v1");
+    const bare = path.join(dir, "cache");
+    await simpleGit().clone(`file://${upstream}`, bare, ["--bare", "--depth=1", "--branch=v1"]);
+    const commit = (await simpleGit(bare).revparse(["HEAD"])).trim();
+    await mkdir(path.join(bare, "pkg"));
+    await writeFile(path.join(bare, "pkg/extra.go"), "package pkg // dropped into the cache\n");
 
-    const paths: string[] = [];
-    const parser = new Parser({ onReadEntry: (e: ReadEntry) => (paths.push(e.path), e.resume()) });
-    const stream = await packCheckout(dir, "/src");
-    await new Promise<void>((resolve, reject) => stream.pipe(parser).on("end", resolve).on("error", reject));
+    const out = path.join(dir, "container");
+    await mkdir(out);
+    for (const stream of await packCommit(bare, commit, "/go/src/example", path.join(dir, "scratch"))) {
+      await pipeline(stream, extract({ cwd: out }));
+    }
+    const tree = path.join(out, "go/src/example");
+    expect(await readFile(path.join(tree, "pkg/version.go"), "utf8")).toContain("$Format:%H$");
+    expect((await stat(path.join(tree, "hack/build.sh"))).mode & 0o111).toBe(0o111);
+    expect(existsSync(path.join(tree, "pkg/extra.go"))).toBe(false);
+    // What the Makefiles ask: the commit, and a clean tree.
+    expect((await simpleGit(tree).revparse(["HEAD"])).trim()).toBe(commit);
+    expect(await simpleGit(tree).raw(["-c", "safe.directory=*", "status", "--porcelain"])).toBe("");
+  });
 
-    expect(paths).toContain("src/pkg/kmem.go");
-    expect(paths).toContain("src/.gitignore");
-    expect(paths.some((p) => p.startsWith("src/.git/") && p.endsWith("HEAD"))).toBe(true);
-    expect(paths.filter((p) => /kmem_evil|extra\.go/.test(p))).toEqual([]);
+  it("fails with git's words when the commit is not in the clone", async () => {
+    const bare = path.join(dir, "empty");
+    await simpleGit().init(true, [bare]);
+    await expect(packCommit(bare, "0".repeat(40), "/src", path.join(dir, "scratch"))).rejects.toThrow(/failed to unpack tree object 0{40}/);
   });
 });

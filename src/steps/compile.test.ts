@@ -10,14 +10,13 @@ import { lookupRecipe } from "../recipes/lookup.js";
 import { BuildFailedError, compileStep } from "./compile.js";
 
 const ASSET = "runc-v1.0.0-rc9-nokmem-linux-amd64";
-const COMMIT = "d736ef14f0288d6993a1845745d6756cfc9ddd5a";
 const MAKE = "make static BUILDTAGS='seccomp nokmem'";
 
-/** The context as the steps before compile leave it: recipe, asset, a source checkout and a toolchain. */
+/** The context as the steps before compile leave it: recipe, asset, a cached clone and a toolchain. */
 async function compileContext(fake: FakeDocker, fields: Partial<BuildContext> = {}, memoryBytes = 0): Promise<BuildContext> {
   const sourceDir = await scratchDir("src");
   await writeFile(path.join(sourceDir, "main.go"), "package main\n");
-  // The step packs the checkout as git tracks it.
+  // The step packs the commit from git's objects.
   const git = simpleGit(sourceDir);
   await git.init().addConfig("user.email", "t@example.invalid").addConfig("user.name", "t");
   await git.add(".").commit("source");
@@ -27,7 +26,7 @@ async function compileContext(fake: FakeDocker, fields: Partial<BuildContext> = 
       recipe: await lookupRecipe("runc", "v1.0.0-rc9"),
       asset: ASSET,
       arch: "amd64",
-      source: { dir: sourceDir, source: sourceDir, url: `file://${sourceDir}`, commit: COMMIT, pinned: true, cached: false, warnings: [] },
+      source: { dir: sourceDir, source: sourceDir, url: `file://${sourceDir}`, commit: (await git.revparse(["HEAD"])).trim(), pinned: true, cached: false, warnings: [] },
       toolchain: { goImage: "golang:fake", goImageId: "sha256:g", builderImage: "nokmem-build/builder:fake", builderImageId: "sha256:b", goVersion: "1.19.8", packages: {}, cached: true },
       ...fields,
     },
@@ -48,7 +47,7 @@ describe("compile step, against a fake engine", () => {
   it("stages the binary and its version output from the container's /out", async () => {
     const fake = new FakeDocker();
     fake.onRun = printsThenExits(["go version go1.19.8 linux/amd64", `+ ${MAKE}`]);
-    const versionText = `runc version 1.0.0-rc9\ncommit: ${COMMIT}\n`;
+    const versionText = "runc version 1.0.0-rc9\ncommit: d736ef14f0288d6993a1845745d6756cfc9ddd5a\n";
     fake.archive = () => tarOf("out", { [ASSET]: "ELF-BYTES", "version.txt": versionText });
     const ctx = await compileContext(fake, {}, 2 * 2 ** 30);
 

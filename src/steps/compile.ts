@@ -5,7 +5,7 @@ import { UserError, throwIfInterrupted } from "../errors.js";
 import { runInContainer } from "../docker/run-container.js";
 import { OUT_DIR, planBuild } from "../recipes/build-plan.js";
 import { need, type Step } from "../pipeline/context.js";
-import { packCheckout, packTree } from "../source/pack.js";
+import { packCommit, packTree } from "../source/pack.js";
 import { ensureGoCache } from "../toolchain/go-cache.js";
 
 const size = (bytes: number) => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)}g` : `${Math.round(bytes / 2 ** 20)}m`);
@@ -37,11 +37,11 @@ export const compileStep: Step = {
       // Kubernetes-sized tree into overlay takes several times as long (measured in the note of #11).
       // Anonymous ones (the tree; the cache under --no-cache) go with the container.
       volumes: [{ target: plan.workDir }, { name: cache?.name, target: plan.goCache }],
-      // The patched file, if any, is laid over the pristine checkout.
+      // The patched file, if any, is laid over the pristine tree.
       inputs: [
-        ["/", await packCheckout(source.dir, plan.workDir)],
-        ...(ctx.patch ? [["/", await packTree(ctx.patch.overlay, plan.workDir)] as [string, Readable]] : []),
-      ],
+        ...(await packCommit(source.dir, source.commit, plan.workDir, path.join(ctx.staging, "git"))),
+        ...(ctx.patch ? [await packTree(ctx.patch.overlay, plan.workDir)] : []),
+      ].map((tar): [string, Readable] => ["/", tar]),
       collect: OUT_DIR,
       signal: ctx.signal,
       sink: (_stream, text) => ctx.log.output(text),

@@ -1,6 +1,7 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createTwoFilesPatch } from "diff";
+import { simpleGit } from "simple-git";
 import { UserError } from "../errors.js";
 import { sha256File } from "../release/checksums.js";
 import { need, type Step } from "../pipeline/context.js";
@@ -8,8 +9,9 @@ import { stubFunctions } from "../patch/stub-functions.js";
 
 /**
  * Before v1.14 kubelet has no nokmem tag: the vendored runc functions that
- * enable kmem accounting are stubbed to `return nil`. The cached checkout stays
- * pristine; the patched file is staged and laid over the source in the container.
+ * enable kmem accounting are stubbed to `return nil`. The file is read from the
+ * cached clone's objects, which stay pristine; the patched file is staged and
+ * laid over the source in the container.
  */
 export const patchSourceStep: Step = {
   title: "Patching the source",
@@ -22,7 +24,7 @@ export const patchSourceStep: Step = {
 
     let original: string;
     try {
-      original = await readFile(path.join(source.dir, file), "utf8");
+      original = await simpleGit(source.dir).show([`${source.commit}:${file}`]);
     } catch {
       throw new UserError(`cannot patch ${file}: no such file in ${ctx.options.component} ${tag}; this source does not look like the release the recipe expects`);
     }

@@ -96,10 +96,12 @@ describe("nokmem-build kubelet, end to end on the real engine", () => {
     await run("sha256sum", ["-c", "SHA256SUMS"], { cwd: out });
   });
 
-  it("the cached checkout stays pristine after a patched build", async () => {
+  it("the cache stays pristine after a patched build: a bare clone (no working tree to drift) whose objects check out", async () => {
     const [dir] = await listDir(path.join(cacheDir, "sources"));
-    const { stdout } = await run("git", ["-C", path.join(cacheDir, "sources", dir!, "v1.12.8"), "status", "--porcelain"]);
-    expect(stdout).toBe("");
+    const clone = path.join(cacheDir, "sources", dir!, "v1.12.8");
+    expect((await run("git", ["-C", clone, "rev-parse", "--is-bare-repository"])).stdout.trim()).toBe("true");
+    expect((await run("git", ["-C", clone, "rev-parse", "HEAD"])).stdout.trim()).toBe(commits["v1.12.8"]);
+    await run("git", ["-C", clone, "fsck", "--no-dangling"]);
   });
 
   it("fails loudly, naming the file and function, when the patch anchor is missing; writes nothing", async () => {

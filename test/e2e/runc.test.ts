@@ -72,11 +72,11 @@ describe("nokmem-build runc, end to end on the real engine", () => {
     const { builderImage } = JSON.parse(await readFile(path.join(out, `${ASSET("v1.0.0-rc9")}.json`), "utf8")).toolchain;
     const stock = path.join(work, "stock");
     await mkdir(stock);
-    const src = path.join(cacheDir, "sources");
-    const [dir] = await listDir(src);
+    const src = path.join(work, "bare-rc9");
+    await run("git", ["clone", "-q", "--depth=1", "--branch=v1.0.0-rc9", `file://${fixture}`, src]);
     await run("docker", [
       "run", "--rm", "--network", "none",
-      "-v", `${path.join(src, dir!, "v1.0.0-rc9")}:/go/src/github.com/opencontainers/runc`,
+      "-v", `${src}:/go/src/github.com/opencontainers/runc`,
       "-v", `${stock}:/stock`, "-e", "GO111MODULE=off", "-e", "GOPATH=/go",
       "-w", "/go/src/github.com/opencontainers/runc", builderImage,
       "sh", "-c", "make static BUILDTAGS=seccomp && cp runc /stock/runc && rm runc",
