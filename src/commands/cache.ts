@@ -31,7 +31,7 @@ export function registerCacheCommand(program: Command, rt: CommandRuntime): void
   const cache = program.command("cache").description("the Go build cache volumes and the source cache: list them with their sizes, or prune them");
   cache
     .command("list")
-    .description("list the Go build cache volumes (one per toolchain) and the source checkouts and logs under --cache-dir, with their sizes")
+    .description("list the Go build cache volumes (one per toolchain) and the source clones and logs under --cache-dir, with their sizes")
     .addOption(cacheDirOption())
     .addOption(jsonOption("the report"))
     .action(async (flags: { cacheDir: string; json?: boolean }) => {
@@ -46,7 +46,7 @@ export function registerCacheCommand(program: Command, rt: CommandRuntime): void
     });
   cache
     .command("prune")
-    .description("remove the Go build cache volumes and the source checkouts and logs under --cache-dir, printing each with its size")
+    .description("remove the Go build cache volumes and the source clones and logs under --cache-dir, printing each with its size")
     .addOption(cacheDirOption())
     .option("--dry-run", "only list what would be removed")
     .addOption(jsonOption("what was removed"))

@@ -8,7 +8,7 @@ import { ENV } from "../env.js";
 import { ensureGoCache } from "../toolchain/go-cache.js";
 import { listCaches, pruneCaches } from "./caches.js";
 
-/** A cache dir with one runc checkout (3 bytes of source) and one failed-build log (5 bytes). */
+/** A cache dir with one runc source clone (3 bytes) and one failed-build log (5 bytes). */
 async function cacheDirWithSources(): Promise<string> {
   const dir = await scratchDir("cachedir");
   await mkdir(path.join(dir, "sources", "runc-0123456789ab", "v1.0.0-rc9"), { recursive: true });
@@ -23,7 +23,7 @@ afterEach(() => {
 });
 
 describe("cache list and prune", () => {
-  it("lists the tool's cache volumes with the engine's sizes, then the checkouts and logs under --cache-dir", async () => {
+  it("lists the tool's cache volumes with the engine's sizes, then the source clones and logs under --cache-dir", async () => {
     const fake = new FakeDocker();
     const { name } = await ensureGoCache(fake, "nokmem-build/builder:abc", "sha256:0123456789abcdef");
     fake.volumes.get(name)!.size = 4096;
@@ -34,7 +34,7 @@ describe("cache list and prune", () => {
     expect(report.engineError).toBeUndefined();
     expect(report.entries).toEqual([
       { kind: "volume", name: "nokmem-build-gocache-0123456789ab", size: 4096, detail: "Go build cache of nokmem-build/builder:abc" },
-      { kind: "sources", name: path.join(dir, "sources", "runc-0123456789ab", "v1.0.0-rc9"), size: expect.any(Number), detail: "runc v1.0.0-rc9 checkout" },
+      { kind: "sources", name: path.join(dir, "sources", "runc-0123456789ab", "v1.0.0-rc9"), size: expect.any(Number), detail: "runc v1.0.0-rc9 source" },
       { kind: "logs", name: path.join(dir, "logs"), size: expect.any(Number), detail: "1 failed-build log(s)" },
     ]);
     expect(report.entries[1]!.size).toBeGreaterThanOrEqual(3);

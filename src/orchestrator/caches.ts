@@ -5,7 +5,7 @@ import { errorMessage } from "../errors.js";
 import { BUILDER_LABEL, cacheVolumeFilter } from "../toolchain/go-cache.js";
 
 export interface CacheEntry {
-  /** volume: a toolchain's Go build cache; sources: one tag's checkout; logs: failed builds' logs. */
+  /** volume: a toolchain's Go build cache; sources: one tag's shallow bare clone; logs: failed builds' logs. */
   kind: "volume" | "sources" | "logs";
   /** The volume's name, or the directory's path. */
   name: string;
@@ -36,12 +36,12 @@ async function diskUsage(p: string): Promise<number> {
 const subdirs = async (dir: string) =>
   (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => path.join(dir, e.name)).sort();
 
-/** What --cache-dir holds: a checkout per source and tag (sources/<component>-<source>/<tag>), and logs/. */
+/** What --cache-dir holds: a shallow bare clone per source and tag (sources/<component>-<source>/<tag>), and logs/. */
 async function directoryEntries(cacheDir: string): Promise<CacheEntry[]> {
   const entries: CacheEntry[] = [];
   for (const repo of await subdirs(path.join(cacheDir, "sources"))) {
-    for (const checkout of await subdirs(repo)) {
-      entries.push({ kind: "sources", name: checkout, size: await diskUsage(checkout), detail: `${path.basename(repo).replace(/-[0-9a-f]{12}$/, "")} ${path.basename(checkout)} checkout` });
+    for (const clone of await subdirs(repo)) {
+      entries.push({ kind: "sources", name: clone, size: await diskUsage(clone), detail: `${path.basename(repo).replace(/-[0-9a-f]{12}$/, "")} ${path.basename(clone)} source` });
     }
   }
   const logs = path.join(cacheDir, "logs");

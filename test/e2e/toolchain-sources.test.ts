@@ -43,6 +43,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // The tool pulled the base by the registry's name: that tag goes with the registry (the image stays as nokmem-build/debian).
+  if (registry) await run("docker", ["rmi", `${registry.address}/library/debian:bookworm`]).catch(() => undefined);
   await registry?.stop();
   await removeDir(work);
 });
