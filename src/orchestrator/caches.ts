@@ -2,11 +2,12 @@ import { lstat, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { DockerEngine } from "../docker/engine.js";
 import { errorMessage } from "../errors.js";
+import { TOOLCHAIN_PROBES } from "../toolchain/builder.js";
 import { BUILDER_LABEL, cacheVolumeFilter } from "../toolchain/go-cache.js";
 
 export interface CacheEntry {
-  /** volume: a toolchain's Go build cache; sources: one tag's shallow bare clone; logs: failed builds' logs. */
-  kind: "volume" | "sources" | "logs";
+  /** volume: a toolchain's Go build cache; sources: one tag's shallow bare clone; toolchains: what builder images were found to hold; logs: failed builds' logs. */
+  kind: "volume" | "sources" | "toolchains" | "logs";
   /** The volume's name, or the directory's path. */
   name: string;
   /** Bytes it holds; null when the engine did not say. */
@@ -36,7 +37,7 @@ async function diskUsage(p: string): Promise<number> {
 const subdirs = async (dir: string) =>
   (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => path.join(dir, e.name)).sort();
 
-/** What --cache-dir holds: a shallow bare clone per source and tag (sources/<component>-<source>/<tag>), and logs/. */
+/** What --cache-dir holds: a shallow bare clone per source and tag (sources/<component>-<source>/<tag>), toolchains/ and logs/. */
 async function directoryEntries(cacheDir: string): Promise<CacheEntry[]> {
   const entries: CacheEntry[] = [];
   for (const repo of await subdirs(path.join(cacheDir, "sources"))) {
@@ -44,6 +45,9 @@ async function directoryEntries(cacheDir: string): Promise<CacheEntry[]> {
       entries.push({ kind: "sources", name: clone, size: await diskUsage(clone), detail: `${path.basename(repo).replace(/-[0-9a-f]{12}$/, "")} ${path.basename(clone)} source` });
     }
   }
+  const probes = path.join(cacheDir, TOOLCHAIN_PROBES);
+  const kept = await readdir(probes).catch(() => undefined);
+  if (kept) entries.push({ kind: "toolchains", name: probes, size: await diskUsage(probes), detail: `Go version and packages of ${kept.length} builder image(s)` });
   const logs = path.join(cacheDir, "logs");
   const files = await readdir(logs).catch(() => undefined);
   if (files) entries.push({ kind: "logs", name: logs, size: await diskUsage(logs), detail: `${files.length} failed-build log(s)` });

@@ -1,7 +1,8 @@
+import path from "node:path";
 import { UsageError } from "../errors.js";
 import { need, type BuildContext, type Step } from "../pipeline/context.js";
 import { goMinor, placeInWindow, goWindow } from "../recipes/suites.js";
-import { ensureBuilderImage, ensureGoImage } from "../toolchain/builder.js";
+import { TOOLCHAIN_PROBES, ensureBuilderImage, ensureGoImage } from "../toolchain/builder.js";
 import { ensureSuiteGoImage } from "../toolchain/go-image.js";
 
 /** Refuses a Go outside the recipe's window, before anything is built on it or cloned. */
@@ -53,6 +54,7 @@ export const prepareToolchainStep: Step = {
       labels: ctx.labels,
       onLine,
       signal: ctx.signal,
+      probeCache: path.join(ctx.options.cacheDir, TOOLCHAIN_PROBES),
     });
     ctx.toolchain = tc;
     ctx.log.line(`toolchain ${tc.builderImage} (${tc.builderImageId}) with go${tc.goVersion} on ${goImage}`);

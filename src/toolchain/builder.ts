@@ -1,4 +1,8 @@
 import { createHash } from "node:crypto";
+import { mkdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { z } from "zod";
+import { writeFileAtomically } from "../fs/atomic.js";
 import { ENV } from "../env.js";
 import { UserError, errorMessage } from "../errors.js";
 import type { DockerEngine } from "../docker/engine.js";
@@ -30,6 +34,8 @@ interface BuilderOptions {
   labels: Record<string, string>;
   onLine: (line: string) => void;
   signal?: AbortSignal;
+  /** Where probes of builder images are kept, by image id (--cache-dir's toolchains/). */
+  probeCache?: string;
 }
 
 /** Makes sure a Go image is on the engine: present already, or pulled; otherwise says how to get one. */
@@ -66,9 +72,30 @@ export async function ensureBuilderImage(docker: DockerEngine, goImage: string, 
       opts.onLine,
     );
   }
-  const probe = await probeToolchain(docker, builderImage, opts.labels, opts.signal);
+  const probe = await keptProbe(opts.probeCache, builderImageId, () => probeToolchain(docker, builderImage, opts.labels, opts.signal));
   if (cached) opts.accept(probe.goVersion);
   return { goImage, goImageId, builderImage, builderImageId, ...probe, cached };
+}
+
+/** The folder of --cache-dir that keeps builder image probes. */
+export const TOOLCHAIN_PROBES = "toolchains";
+
+const PROBE = z.object({ goVersion: z.string().min(1), packages: z.record(z.string(), z.string()) });
+
+/**
+ * An image id names its content, so what a probe of it found never changes:
+ * kept as a file, it spares every later build a container run just to ask
+ * (a few tenths of a second each). A missing or unreadable file means probe again.
+ */
+async function keptProbe(dir: string | undefined, imageId: string, probe: () => Promise<ToolchainProbe>): Promise<ToolchainProbe> {
+  if (!dir) return probe();
+  const file = path.join(dir, `${imageId.replace(/^sha256:/, "").replace(/[^\w.-]/g, "_")}.json`);
+  const kept = PROBE.safeParse(await readFile(file, "utf8").then(JSON.parse, () => undefined));
+  if (kept.success) return kept.data;
+  const found = await probe();
+  await mkdir(dir, { recursive: true });
+  await writeFileAtomically(file, `${JSON.stringify(found)}\n`);
+  return found;
 }
 
 /** Runs the image once: its `go version`, and the package versions the builder image recorded. */
