@@ -119,8 +119,9 @@ async function kubepodsFindings(memory: string): Promise<{ active: boolean | nul
  * binaries: one under another --root (a mounted image or disk) is read, never
  * executed on this machine.
  */
-async function versionOf(root: string, binary: string): Promise<string | undefined> {
-  if (root !== "/") return stampedRuncVersion(binary);
+async function versionOf(root: string, binary: string, component: Component): Promise<string | undefined> {
+  // Only runc's stamp can be read; a 100 MiB kubelet is not read just to find none.
+  if (root !== "/") return component === "runc" ? stampedRuncVersion(binary) : undefined;
   const out = await promisify(execFile)(binary, ["--version"], { timeout: 5000 }).then((r) => r.stdout, () => "");
   return out.match(/runc version (\S+)/)?.[1]?.replace(/^(?!v)/, "v") ?? out.match(/Kubernetes (v\S+)/)?.[1];
 }
@@ -155,7 +156,7 @@ async function elfArch(file: string): Promise<Arch | undefined> {
  */
 async function rebuildCommand(root: string, file: string, component: Component, where: string, configured: boolean, owner: PackageOwner | undefined): Promise<string> {
   const packaged = component === "kubelet" && owner?.name === "kubelet" && owner.version ? `v${owner.version}` : undefined;
-  const version = (await versionOf(root, file)) ?? packaged;
+  const version = (await versionOf(root, file, component)) ?? packaged;
   // runc on PATH is shadowed by install's default (/usr/local/sbin/runc); other names and kubelet are replaced where they are.
   const pathFlag = component === "runc" && path.basename(where) === "runc" && !configured ? "" : ` --path ${where}`;
   // The node's architecture is the binary's own (ELF e_machine), not this machine's.

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { replaceAtomically } from "../fs/atomic.js";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -44,13 +44,19 @@ export function gitUrl(source: string): string {
 // The user's own git environment (credential helpers, GIT_SSH_COMMAND for internal servers) applies as it is.
 const git = (baseDir: string | undefined, signal?: AbortSignal): SimpleGit => simpleGit({ baseDir, abort: signal });
 
-/** The commit a cached bare clone holds; undefined for anything else there (a checkout an older version left). */
+/**
+ * In-tree export-subst and export-ignore would make `git archive` (source/pack.ts) differ from a
+ * checkout of the tag: switched off in each clone, once, when it is made.
+ */
+const AS_CHECKED_OUT = "* -export-subst -export-ignore\n";
+const ATTRIBUTES = "info/attributes";
+
+/** The commit a cached bare clone of ours holds; undefined for anything else there (a checkout an older version left). */
 async function headCommit(dir: string): Promise<string | undefined> {
-  if (!existsSync(path.join(dir, "HEAD"))) return undefined;
+  if (!existsSync(path.join(dir, ATTRIBUTES))) return undefined;
   try {
-    const g = git(dir);
-    if ((await g.revparse(["--is-bare-repository"])).trim() !== "true") return undefined;
-    return (await g.revparse(["HEAD"])).trim();
+    const [bare, head] = (await git(dir).revparse(["--is-bare-repository", "HEAD"])).trim().split("\n");
+    return bare === "true" ? head : undefined;
   } catch {
     return undefined;
   }
@@ -117,6 +123,8 @@ async function clone(url: string, req: SourceRequest, dir: string): Promise<void
       }
       throw new UserError(`cannot clone ${req.component} ${req.tag} from ${req.source}: ${firstLine(err)}`);
     }
+    await mkdir(path.join(tmp, path.dirname(ATTRIBUTES)), { recursive: true });
+    await writeFile(path.join(tmp, ATTRIBUTES), AS_CHECKED_OUT);
     // A stale clone (at a moved tag, or an older version's checkout) gives way to the fresh one.
     await rm(dir, { recursive: true, force: true });
   });

@@ -6,6 +6,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { scratchDir } from "../../test/unit/build-fixtures.js";
 import { Parser, extract, type ReadEntry } from "tar";
 import { simpleGit } from "simple-git";
+import { fetchSource } from "./fetch.js";
 import { packCommit, packTree } from "./pack.js";
 
 let dir: string;
@@ -46,9 +47,8 @@ describe("packing the source for the build container", () => {
     await chmod(path.join(upstream, "hack/build.sh"), 0o755);
     await git.add(".").commit("tree");
     await git.addTag("v1");
-    const bare = path.join(dir, "cache");
-    await simpleGit().clone(`file://${upstream}`, bare, ["--bare", "--depth=1", "--branch=v1"]);
-    const commit = (await simpleGit(bare).revparse(["HEAD"])).trim();
+    // The cache as fetchSource makes it: the clone packCommit expects.
+    const { dir: bare, commit } = await fetchSource({ component: "runc", tag: "v1", source: upstream, pinnedCommit: undefined, allowUnpinned: true, requirePins: false, cacheDir: path.join(dir, "cache") });
     await mkdir(path.join(bare, "pkg"));
     await writeFile(path.join(bare, "pkg/extra.go"), "package pkg // dropped into the cache\n");
 

@@ -17,9 +17,6 @@ export async function packTree(dir: string, prefix: string, entries?: string[], 
   return create({ cwd: dir, prefix: prefix.replace(/^\/+/, ""), portable: true, filter }, entries ?? (await readdir(dir))) as unknown as Readable;
 }
 
-/** In-tree export-subst and export-ignore would make `git archive` differ from a checkout of the tag: off, for this repository. */
-const AS_CHECKED_OUT = "* -export-subst -export-ignore\n";
-
 /** `git archive` of the commit as a stream that fails, with git's words, when git does. */
 function archive(gitDir: string, commit: string, prefix: string): Readable {
   const out = new PassThrough();
@@ -41,10 +38,10 @@ function archive(gitDir: string, commit: string, prefix: string): Readable {
  * on this machine to write first); then the repository as the tree's .git,
  * with an index of that tree (made in `scratch`), so the Makefiles' version
  * stamps (`git rev-parse HEAD`, `git status`) see a clean checkout of the tag.
+ * The clone's info/attributes (source/fetch.ts) keeps the tree a checkout's;
+ * it stays out of the container's .git.
  */
 export async function packCommit(gitDir: string, commit: string, prefix: string, scratch: string): Promise<Readable[]> {
-  await mkdir(path.join(gitDir, "info"), { recursive: true });
-  await writeFile(path.join(gitDir, "info/attributes"), AS_CHECKED_OUT);
   const meta = path.join(scratch, ".git");
   await mkdir(meta, { recursive: true });
   await simpleGit(gitDir).raw(["read-tree", `--index-output=${path.join(meta, "index")}`, commit]);

@@ -34,7 +34,7 @@ export const compileStep: Step = {
       memoryBytes: ctx.options.memoryBytes,
       nanoCpus: ctx.options.nanoCpus,
       // Source and Go cache on volumes, not the container's overlay file system: unpacking a
-      // Kubernetes-sized tree into overlay takes several times as long (measured in the note of #11).
+      // 23,000-file Kubernetes-sized tree took 21 s into overlay, 6-9 s into a volume.
       // Anonymous ones (the tree; the cache under --no-cache) go with the container.
       volumes: [{ target: plan.workDir }, { name: cache?.name, target: plan.goCache }],
       // The patched file, if any, is laid over the pristine tree.
