@@ -64,6 +64,12 @@ export const recipeSchema = z.strictObject({
   /** Path of the built binary, relative to the source root. */
   artifact: relativePath(),
   /**
+   * Whether the build reads git (a Makefile's `git rev-parse HEAD`, `git status`).
+   * When the stamp comes from `env` alone, the tree goes in without its .git: for
+   * a Kubernetes-sized tree that is as many bytes again not written.
+   */
+  gitMetadata: z.boolean().default(true),
+  /**
    * How the built binary proves its stamp: it is run with `args` inside the
    * build container and must print each `expect` line, with {version} (tag
    * without the v), {tag} and {commit} filled in. Output containing "-dirty" fails.

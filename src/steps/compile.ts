@@ -1,11 +1,10 @@
 import { readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
-import type { Readable } from "node:stream";
 import { UserError, throwIfInterrupted } from "../errors.js";
 import { runInContainer } from "../docker/run-container.js";
 import { OUT_DIR, planBuild } from "../recipes/build-plan.js";
 import { need, type Step } from "../pipeline/context.js";
-import { packCommit, packTree } from "../source/pack.js";
+import { joinTars, packCheckout, packCommitTree, packTree } from "../source/pack.js";
 import { ensureGoCache } from "../toolchain/go-cache.js";
 
 const size = (bytes: number) => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)}g` : `${Math.round(bytes / 2 ** 20)}m`);
@@ -37,11 +36,18 @@ export const compileStep: Step = {
       // 23,000-file Kubernetes-sized tree took 21 s into overlay, 6-9 s into a volume.
       // Anonymous ones (the tree; the cache under --no-cache) go with the container.
       volumes: [{ target: plan.workDir }, { name: cache?.name, target: plan.goCache }],
-      // The patched file, if any, is laid over the pristine tree.
+      // One archive: the tree, its .git when the build reads git, then the patched file, if any, over the tree.
       inputs: [
-        ...(await packCommit(source.dir, source.commit, plan.workDir, path.join(ctx.staging, "git"))),
-        ...(ctx.patch ? [await packTree(ctx.patch.overlay, plan.workDir)] : []),
-      ].map((tar): [string, Readable] => ["/", tar]),
+        [
+          "/",
+          joinTars([
+            ...(recipe.gitMetadata
+              ? await packCheckout(source.dir, source.commit, plan.workDir, path.join(ctx.staging, "git"))
+              : [packCommitTree(source.dir, source.commit, plan.workDir)]),
+            ...(ctx.patch ? [await packTree(ctx.patch.overlay, plan.workDir)] : []),
+          ]),
+        ],
+      ],
       collect: OUT_DIR,
       signal: ctx.signal,
       sink: (_stream, text) => ctx.log.output(text),
