@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
+import path from "node:path";
+import { PACKAGE_ROOT } from "./package-root.js";
 
 /** The tool's own version, from the package.json it ships with. */
 export const TOOL_VERSION: string = JSON.parse(
-  readFileSync(new URL("../package.json", import.meta.url), "utf8"),
+  readFileSync(path.join(PACKAGE_ROOT, "package.json"), "utf8"),
 ).version;

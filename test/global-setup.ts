@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 
-/** The e2e tests run the real, compiled CLI: compile it once before they start. */
+/** The CLI tests run the real, bundled CLI: build it once before they start. */
 export default function setup(): void {
-  execFileSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: root, stdio: "inherit" });
+  execFileSync("npm", ["run", "build"], { cwd: root, stdio: ["ignore", 2, 2] });
 }

@@ -1,14 +1,13 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { UserError } from "../errors.js";
+import { PACKAGE_ROOT } from "../package-root.js";
 import { recipeBookSchema, type Component, type RecipeBook } from "./schema.js";
 import { SUITES, describeWindow, goWindow, suitesFor } from "./suites.js";
 import { compareTags, inRange, parseVersion } from "./version.js";
 
-/** recipes/ ships beside lib/ and src/ in the package. */
-export const RECIPES_DIR = fileURLToPath(new URL("../../recipes/", import.meta.url));
+export const RECIPES_DIR = path.join(PACKAGE_ROOT, "recipes");
 
 export const COMPONENTS: readonly Component[] = ["runc", "kubelet"];
 

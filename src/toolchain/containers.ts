@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
+import path from "node:path";
 import type { Readable } from "node:stream";
 import { create } from "tar";
+import { PACKAGE_ROOT } from "../package-root.js";
 
-/** containers/ ships beside lib/ and src/ in the package. */
-const CONTAINERS_DIR = fileURLToPath(new URL("../../containers/", import.meta.url));
+const CONTAINERS_DIR = path.join(PACKAGE_ROOT, "containers");
 
 export type ContainerRecipe = "builder" | "go-debian";
 
@@ -17,7 +17,7 @@ export const dockerfilePath = (name: ContainerRecipe) => `${name}/Dockerfile`;
 /** Changes when any file the image is built from changes, so a stale image is rebuilt. */
 export async function containerHash(name: ContainerRecipe): Promise<string> {
   const hash = createHash("sha256");
-  for (const file of contextFiles(name)) hash.update(file).update(await readFile(`${CONTAINERS_DIR}${file}`));
+  for (const file of contextFiles(name)) hash.update(file).update(await readFile(path.join(CONTAINERS_DIR, file)));
   return hash.digest("hex");
 }
 

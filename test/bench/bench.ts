@@ -3,7 +3,8 @@
  * measured in the same run, each figure the median (min, max) of --runs runs
  * taken alternately:
  *
- *   cold      `nokmem-build runc` (empty source cache, --no-cache) vs a bare
+ *   cold      `nokmem-build runc` (empty source cache, --no-cache; images and
+ *             their probe kept, as the bare build has its image) vs a bare
  *             `git clone` + `docker run … make static` of the same tag in the
  *             same builder image
  *   warm      a second tag on a Go build cache warmed by the first vs that
@@ -217,25 +218,29 @@ try {
     return { [SCOPE_ENV]: s };
   };
 
-  // Cold tool vs bare, and the no-op rerun of each cold build.
+  // Cold tool vs bare, and the no-op rerun of each cold build. The images and what the tool
+  // keeps about them (--cache-dir/toolchains) are there for both, as for the bare build;
+  // the source cache is emptied before each run.
+  const coldCache = fresh("cache");
+  const emptySources = () => rm(path.join(coldCache, "sources"), { recursive: true, force: true });
   const cold: number[] = [];
   const bare: number[] = [];
   const noop: number[] = [];
   let builder = "";
   for (let i = 0; i < runs; i++) {
     const out = fresh("out");
-    const cache = fresh("cache");
+    await emptySources();
     const args = ["--no-cache"];
-    const built = await buildWithTool("runc", tag, source, bookworm, out, cache, args, env(scope));
+    const built = await buildWithTool("runc", tag, source, bookworm, out, coldCache, args, env(scope));
     cold.push(built.seconds);
     builder = built.manifest.toolchain.builderImage;
-    const again = await buildWithTool("runc", tag, source, bookworm, out, cache, args, env(scope));
+    const again = await buildWithTool("runc", tag, source, bookworm, out, coldCache, args, env(scope));
     if (again.status !== "cached") throw new Error(`the rerun into ${out} was ${again.status}, not cached`);
     noop.push(again.seconds);
     const src = fresh("bare");
     bare.push(await bareBuild("runc", tag, source, built.manifest, src));
     progress(`cold ${i + 1}/${runs}: tool ${cold.at(-1)!.toFixed(2)} s, bare ${bare.at(-1)!.toFixed(2)} s, no-op ${noop.at(-1)!.toFixed(2)} s`);
-    await Promise.all([out, cache, src].map((d) => rm(d, { recursive: true, force: true })));
+    await Promise.all([out, src].map((d) => rm(d, { recursive: true, force: true })));
   }
   rows.push({ what: `cold nokmem-build runc ${tag}`, measured: cold, against: "bare git clone + docker run make", baseline: bare, target: "≤ 1.05×" });
 
@@ -288,13 +293,13 @@ try {
     const kb: number[] = [];
     for (let i = 0; i < runs; i++) {
       const out = fresh("out");
-      const cache = fresh("cache");
-      const built = await buildWithTool("kubelet", kubeTag, kubeSource, bullseye, out, cache, ["--no-cache"], env(scope));
+      await emptySources();
+      const built = await buildWithTool("kubelet", kubeTag, kubeSource, bullseye, out, coldCache, ["--no-cache"], env(scope));
       kt.push(built.seconds);
       const src = fresh("bare");
       kb.push(await bareBuild("kubelet", kubeTag, kubeSource, built.manifest, src));
       progress(`kubelet ${i + 1}/${runs}: tool ${kt.at(-1)!.toFixed(2)} s, bare ${kb.at(-1)!.toFixed(2)} s`);
-      await Promise.all([out, cache, src].map((d) => rm(d, { recursive: true, force: true })));
+      await Promise.all([out, src].map((d) => rm(d, { recursive: true, force: true })));
     }
     const files = values["kube-tree"] ? `generated tree, ${kubeFiles} files + fixture, ~${kubeMb} MB` : kubeSource;
     kubeNote = `; kubelet ${kubeTag} from ${files}`;

@@ -33,7 +33,7 @@ const LAYERS: ReadonlyArray<{ name: string; units: readonly string[] }> = [
   { name: "verify and download", units: ["src/verify/", "src/download/"] },
   { name: "source, toolchain, patch", units: ["src/source/", "src/toolchain/", "src/patch/"] },
   { name: "domain", units: ["src/release/", "src/recipes/", "src/binary/", "src/docker/"] },
-  { name: "base", units: ["src/errors.ts", "src/env.ts", "src/tool-version.ts", "src/fs/"] },
+  { name: "base", units: ["src/errors.ts", "src/env.ts", "src/tool-version.ts", "src/package-root.ts", "src/fs/"] },
 ];
 
 interface Edge {
