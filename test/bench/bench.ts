@@ -101,7 +101,16 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promis
   });
 }
 
-const tool = (args: string[], env: NodeJS.ProcessEnv = {}) => timed(process.execPath, [CLI, ...args], env);
+/**
+ * Untimed, before each measurement: the writes of whatever ran before go to disk first, so no
+ * run pays for another's write-back (on a disk slow to write, that varied a run by seconds).
+ */
+const flushed = () => timed("sync", []);
+
+const tool = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
+  await flushed();
+  return timed(process.execPath, [CLI, ...args], env);
+};
 
 interface Built {
   seconds: number;
@@ -120,6 +129,7 @@ async function buildWithTool(component: Component, version: string, source: stri
 /** The bare build an operator would run: a shallow clone, then make in the same builder image with the same environment, bind-mounted. */
 async function bareBuild(component: Component, version: string, source: string, like: Built["manifest"], dir: string): Promise<number> {
   const workDir = `/go/src/${(await lookupRecipe(component, version, { allowUnpinned: true })).importPath}`;
+  await flushed();
   const clone = await timed("git", ["clone", "-q", "--depth=1", "--single-branch", `--branch=${version}`, fileUrl(source), dir]);
   const env = Object.entries(like.build.env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
   const make = await timed("docker", ["run", "--rm", "--network", "none", "-v", `${dir}:${workDir}`, "-w", workDir, ...env, like.toolchain.builderImage, "sh", "-c", like.build.command]);
