@@ -34,4 +34,16 @@ describe("the builder image's probe", () => {
     expect(fake.calls.filter((c) => c === "createContainer")).toHaveLength(2);
     expect(JSON.parse(await readFile(kept, "utf8"))).toEqual({ goVersion: "1.15.15", packages: {} });
   });
+
+  it("is asked once when targets start on the same image at the same time (build --jobs)", async () => {
+    const fake = new FakeDocker();
+    fake.onRun = printsThenExits(["go version go1.19.8 linux/amd64"]);
+    const dir = path.join(await scratchDir("probes"), "toolchains");
+    const accepted: string[] = [];
+    const [a, b] = await Promise.all([1, 2].map(() => ensureBuilderImage(fake, "nokmem-build/go:bookworm", "sha256:go", options(dir, accepted))));
+    expect(fake.calls.filter((c) => c === "createContainer")).toHaveLength(1);
+    expect(b).toEqual(a);
+    expect(accepted).toEqual(["1.19.8", "1.19.8"]);
+  });
 });
+

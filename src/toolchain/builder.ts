@@ -88,6 +88,18 @@ const PROBE = z.object({ goVersion: z.string().min(1), packages: z.record(z.stri
  * (a few tenths of a second each). A missing or unreadable file means probe again.
  */
 async function keptProbe(dir: string | undefined, imageId: string, probe: () => Promise<ToolchainProbe>): Promise<ToolchainProbe> {
+  // Targets built at the same time on one image (`build --jobs`) share one probe, and one write.
+  const under = probing.get(imageId);
+  if (under) return under;
+  const once = readOrProbe(dir, imageId, probe).finally(() => probing.delete(imageId));
+  probing.set(imageId, once);
+  return once;
+}
+
+/** Probes under way in this process, by image id. */
+const probing = new Map<string, Promise<ToolchainProbe>>();
+
+async function readOrProbe(dir: string | undefined, imageId: string, probe: () => Promise<ToolchainProbe>): Promise<ToolchainProbe> {
   if (!dir) return probe();
   const file = path.join(dir, `${imageId.replace(/^sha256:/, "").replace(/[^\w.-]/g, "_")}.json`);
   const kept = PROBE.safeParse(await readFile(file, "utf8").then(JSON.parse, () => undefined));
