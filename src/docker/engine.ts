@@ -1,5 +1,5 @@
 import Docker from "dockerode";
-import { PassThrough, Transform, type Readable } from "node:stream";
+import { PassThrough, Transform, type Readable, type Writable } from "node:stream";
 import { InterruptedError, UserError, errorMessage, interruption, onAbort } from "../errors.js";
 
 export interface ContainerSpec {
@@ -17,6 +17,10 @@ export interface ContainerSpec {
    * Without a name, a fresh anonymous volume that goes with the container.
    */
   volumes?: Array<{ name?: string; target: string }>;
+  /** Directories held in memory (tmpfs, programs may run from them): nothing written to disk, nothing to delete. */
+  tmpfs?: string[];
+  /** The process reads, on its standard input, the stream `run` is given, then end of file. */
+  stdin?: boolean;
 }
 
 export interface ContainerExit {
@@ -54,9 +58,11 @@ export interface DockerEngine {
   buildImage(context: Readable, opts: ImageBuildOptions, onLine: (line: string) => void): Promise<string>;
   importImage(rootfsTar: Readable, ref: string): Promise<string>;
   createContainer(spec: ContainerSpec): Promise<string>;
-  putArchive(id: string, destDir: string, tar: Readable): Promise<void>;
-  /** Attaches, starts, and resolves once the process exited and both output streams ended. */
-  run(id: string, sink: OutputSink, signal?: AbortSignal): Promise<ContainerExit>;
+  /**
+   * Attaches, starts, sends `input` (if any) to the process's standard input, and resolves once the
+   * process exited and both output streams ended.
+   */
+  run(id: string, sink: OutputSink, signal?: AbortSignal, input?: Readable): Promise<ContainerExit>;
   getArchive(id: string, path: string): Promise<Readable>;
   removeContainer(id: string): Promise<void>;
   listContainers(labels: Record<string, string>): Promise<Array<{ id: string; labels: Record<string, string> }>>;
@@ -180,10 +186,10 @@ function requests(endpoint: string, interrupt: AbortSignal | undefined) {
 
 /**
  * Passes a stream through, calling `touch` for every chunk (the idle clock of
- * a copy). With `cutIsLoss`, a source that closes before its end (the engine
- * went away mid-body) fails the copy instead of ending it short.
+ * a copy). A source that closes before its end (the engine went away
+ * mid-body) fails the copy instead of ending it short.
  */
-function counted(source: Readable, touch: () => void, onError: (err: unknown) => Error, cutIsLoss = false): Transform {
+function counted(source: Readable, touch: () => void, onError: (err: unknown) => Error): Transform {
   let ended = false;
   const through = new Transform({
     transform(chunk, _enc, done) {
@@ -193,10 +199,23 @@ function counted(source: Readable, touch: () => void, onError: (err: unknown) =>
   });
   source.on("end", () => (ended = true));
   source.on("error", (err) => through.destroy(onError(err)));
-  if (cutIsLoss) source.on("close", () => ended || through.destroy(onError(cut())));
+  source.on("close", () => ended || through.destroy(onError(cut())));
   through.on("close", () => ended || source.destroy());
   source.pipe(through);
   return through;
+}
+
+/**
+ * Sends `input` to a process's standard input over `connection`, then closes the connection's
+ * sending half: the engine closes the process's standard input. Settles only when the input itself
+ * fails; the connection's own failures (the process gone, the engine gone) show in the output and exit.
+ */
+function send(input: Readable, connection: Writable): Promise<never> {
+  return new Promise((_, reject) => {
+    input.on("error", reject);
+    input.on("end", () => connection.end());
+    input.pipe(connection, { end: false });
+  });
 }
 
 /** Collects a JSON-lines progress stream (build, pull, import) and fails on its first error entry or a cut connection. */
@@ -225,8 +244,8 @@ function followProgress(modem: Docker["modem"], stream: NodeJS.ReadableStream, o
 
 /**
  * The engine at DOCKER_HOST (or the local socket). Every request is bounded
- * (ANSWER_MS; copies: TRANSFER_IDLE_MS without progress) except the wait for a
- * build container's exit and image builds, pulls and imports, which may take
+ * (ANSWER_MS; copies out: TRANSFER_IDLE_MS without progress) except a build
+ * container's run (its input going in, then the wait for its exit) and image builds, pulls and imports, which may take
  * minutes but fail as soon as the connection drops. `interrupt` (by default
  * the process's first SIGINT or SIGTERM) stops any request at once, except
  * the clean-up (removing a container), which still runs within its bound.
@@ -310,6 +329,8 @@ export function connectDocker(interrupt: AbortSignal | undefined = interruption.
             WorkingDir: spec.workingDir,
             Labels: spec.labels,
             NetworkDisabled: true,
+            // Closed after the one stream `run` sends: the process sees end of file.
+            ...(spec.stdin ? { OpenStdin: true, StdinOnce: true, AttachStdin: true } : {}),
             HostConfig: {
               NetworkMode: "none",
               Memory: spec.memoryBytes || undefined,
@@ -318,6 +339,8 @@ export function connectDocker(interrupt: AbortSignal | undefined = interruption.
               NanoCpus: spec.nanoCpus || undefined,
               // An empty Source makes an anonymous volume, which `remove` with `v` deletes.
               Mounts: spec.volumes?.map((v) => ({ Type: "volume" as const, Source: v.name ?? "", Target: v.target })),
+              // The older Tmpfs map, not Mounts: only it takes `exec` (Mounts take options from API 1.46 on).
+              Tmpfs: spec.tmpfs?.length ? Object.fromEntries(spec.tmpfs.map((t) => [t, "exec"])) : undefined,
             },
             abortSignal: signal,
           }),
@@ -327,15 +350,7 @@ export function connectDocker(interrupt: AbortSignal | undefined = interruption.
       imageOf.set(container.id, spec.image);
       return container.id;
     },
-    async putArchive(id, destDir, tar) {
-      const what = `copying files into container ${short(id)}`;
-      await call(
-        what,
-        (signal, touch) => docker.getContainer(id).putArchive(counted(tar, touch, (err) => fault(what, err)) as never, { path: destDir, abortSignal: signal }),
-        { ms: TRANSFER_IDLE_MS },
-      );
-    },
-    async run(id, sink, signal) {
+    async run(id, sink, signal, input) {
       const container = docker.getContainer(id);
       const what = `running container ${short(id)}`;
       // The engine refused to start it (no such executable in the image, a bad limit): its words, and the image.
@@ -344,7 +359,9 @@ export function connectDocker(interrupt: AbortSignal | undefined = interruption.
         const why = words?.match(/unable to start container process: (.*?)(: unknown)?$/)?.[1] ?? words;
         return why ? new UserError(`cannot start a container from ${imageOf.get(id) ?? "its image"}: ${why}`) : err;
       };
-      const stream = await call(`attaching to container ${short(id)}`, (s) => container.attach({ stream: true, stdout: true, stderr: true, abortSignal: s }));
+      // With an input, one hijacked connection carries it in and the output out.
+      const streams = { stream: true, stdout: true, stderr: true, ...(input ? { stdin: true, hijack: true } : {}) };
+      const stream = await call(`attaching to container ${short(id)}`, (s) => container.attach({ ...streams, abortSignal: s }));
       const stdout = new PassThrough();
       const stderr = new PassThrough();
       stdout.on("data", (b: Buffer) => sink("stdout", b.toString()));
@@ -361,11 +378,12 @@ export function connectDocker(interrupt: AbortSignal | undefined = interruption.
       const waitRequest = new AbortController();
       try {
         await Promise.race([call(`starting container ${short(id)}`, (s) => container.start({ abortSignal: s })).catch((err) => Promise.reject(cannotStart(err))), stop]);
+        const inputFailed = input ? send(input, stream as unknown as Writable).catch((err) => Promise.reject(fault(`copying files into container ${short(id)}`, err))) : undefined;
         // The one unbounded request: a build takes as long as it takes. Once the engine is gone it never
         // answers (its response has begun), so the closed output is the sign, and inspect tells which.
         const waiting = container.wait({ abortSignal: waitRequest.signal }) as Promise<{ StatusCode: number }>;
         waiting.catch(() => undefined);
-        const exitedOrClosed = Promise.race([waiting.catch((err) => Promise.reject(fault(what, err))), outputClosed]);
+        const exitedOrClosed = Promise.race([waiting.catch((err) => Promise.reject(fault(what, err))), outputClosed, ...(inputFailed ? [inputFailed] : [])]);
         for (;;) {
           await Promise.race([exitedOrClosed, stop]);
           const { State: state } = await call(what, (s) => container.inspect({ abortSignal: s }), { interruptible: false });
@@ -380,8 +398,9 @@ export function connectDocker(interrupt: AbortSignal | undefined = interruption.
       } finally {
         off();
         waitRequest.abort();
-        // A followed stream left open would keep Node alive.
+        // A followed stream left open would keep Node alive; an input not sent to its end stops (git archive).
         (stream as unknown as { destroy?: () => void }).destroy?.();
+        input?.destroy();
       }
     },
     async getArchive(id, path) {
@@ -389,7 +408,7 @@ export function connectDocker(interrupt: AbortSignal | undefined = interruption.
       const body = await call(what, (signal) => docker.getContainer(id).getArchive({ path, abortSignal: signal }) as unknown as Promise<Readable>);
       // The body is read after this call returned: its own idle clock stops a copy that stands still.
       const idle = setTimeout(() => out.destroy(new DockerEngineError(`the Docker engine at ${endpoint} sent nothing for ${seconds(TRANSFER_IDLE_MS)} while ${what}`, "silent")), TRANSFER_IDLE_MS);
-      const out = counted(body, () => idle.refresh(), (err) => fault(what, err), true);
+      const out = counted(body, () => idle.refresh(), (err) => fault(what, err));
       out.on("close", () => clearTimeout(idle));
       const stop = onAbort([interrupt]);
       stop.promise.catch((err) => out.destroy(err));

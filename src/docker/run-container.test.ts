@@ -11,7 +11,7 @@ const request = (signal: AbortSignal): ContainerRunRequest => ({
   env: {},
   workingDir: "/src",
   labels: { "io.nokmem-build": "true" },
-  inputs: [["/", Readable.from([])]],
+  input: Readable.from([]),
   collect: "/out",
   sink: () => undefined,
   signal,
@@ -39,9 +39,9 @@ const scenarios: Scenario[] = [
     expected: { result: { exitCode: 2, collected: undefined }, copiedOut: false },
   },
   {
-    name: "putArchive throwing",
-    setup: (fake) => (fake.putArchiveError = new Error("copying files into container: no space left on device")),
-    expected: /no space left on device/,
+    name: "its input failing",
+    setup: (fake) => (fake.inputError = new Error("copying files into container: git archive: fatal: bad object")),
+    expected: /git archive: fatal: bad object/,
   },
   {
     name: "run throwing",
@@ -105,6 +105,7 @@ describe("runInContainer, against a fake engine", () => {
     onTestFinished(() => rm(result.collected!, { recursive: true, force: true }));
 
     expect(await readFile(path.join(result.collected!, "out", "runc"), "utf8")).toBe("ELF");
-    expect(fake.calls).toEqual(["createContainer", "putArchive", "run", "getArchive", "removeContainer"]);
+    expect(fake.calls).toEqual(["createContainer", "run", "getArchive", "removeContainer"]);
+    expect([...fake.created.values()][0]!.stdin).toBe(true);
   });
 });

@@ -6,8 +6,8 @@ import { extract } from "tar";
 import type { ContainerSpec, DockerEngine, OutputSink } from "./engine.js";
 
 export interface ContainerRunRequest extends ContainerSpec {
-  /** Tar streams copied into the container before it starts: [directory in the container, tar]. */
-  inputs?: Array<[string, Readable]>;
+  /** A stream the container's process reads on its standard input (the `stdin` of the spec is set from it). */
+  input?: Readable;
   /** A directory in the container to copy out after a successful run. */
   collect?: string;
   sink: OutputSink;
@@ -22,16 +22,21 @@ export interface ContainerRunResult {
 }
 
 /**
- * One throwaway container: create, copy inputs in, run, copy outputs out,
+ * One throwaway container: create, run with its input, copy outputs out,
  * and always remove it, whether the run succeeded, failed or was interrupted.
  */
 export async function runInContainer(docker: DockerEngine, req: ContainerRunRequest): Promise<ContainerRunResult> {
-  const id = await docker.createContainer(req);
+  let id: string;
+  try {
+    id = await docker.createContainer({ ...req, stdin: req.input !== undefined });
+  } catch (err) {
+    req.input?.destroy();
+    throw err;
+  }
   let collected: string | undefined;
   let failed = false;
   try {
-    for (const [dest, tar] of req.inputs ?? []) await docker.putArchive(id, dest, tar);
-    const exit = await docker.run(id, req.sink, req.signal);
+    const exit = await docker.run(id, req.sink, req.signal, req.input);
     if (exit.exitCode === 0 && req.collect && !req.signal?.aborted) {
       collected = await tempDirOf("out");
       await pipeline(await docker.getArchive(id, req.collect), extract({ cwd: collected }));

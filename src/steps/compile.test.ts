@@ -92,7 +92,7 @@ describe("compile step, against a fake engine", () => {
     expect(err).toBeInstanceOf(UserError);
     expect(err).not.toBeInstanceOf(BuildFailedError);
     expect((err as Error).message).toBe(
-      `the build ran out of memory (compiler killed at ${limit}): raise --memory or free memory on the Docker host`,
+      `the build ran out of memory (compiler killed at ${limit}; the source tree, held in memory, counts too): raise --memory or free memory on the Docker host`,
     );
     expectContainerRemoved(fake);
   });
@@ -117,11 +117,11 @@ describe("compile step, against a fake engine", () => {
     expect(states).toEqual(["cold", "warm", "off"]);
     const [first, second, third] = [...fake.created.values()];
     const gocache = first!.env.GOCACHE!;
-    // The source tree goes on an anonymous volume at the work directory every time.
-    const tree = { target: first!.workingDir };
-    expect(first!.volumes).toEqual([tree, { name: expect.stringMatching(/^nokmem-build-gocache-/), target: gocache }]);
+    // The source tree is held in memory at the work directory every time, read from standard input.
+    for (const spec of [first, second, third]) expect([spec!.tmpfs, spec!.stdin]).toEqual([[spec!.workingDir], true]);
+    expect(first!.volumes).toEqual([{ name: expect.stringMatching(/^nokmem-build-gocache-/), target: gocache }]);
     expect(second!.volumes).toEqual(first!.volumes);
-    expect(third!.volumes).toEqual([tree, { name: undefined, target: gocache }]);
+    expect(third!.volumes).toEqual([{ name: undefined, target: gocache }]);
     expect(third!.env.GOCACHE).toBe(gocache);
     expect([...fake.volumes.values()].map((v) => v.labels)).toEqual([
       expect.objectContaining({ "io.nokmem-build": "true", "io.nokmem-build.cache": "go-build", "io.nokmem-build.builder": "nokmem-build/builder:fake" }),

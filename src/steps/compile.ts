@@ -26,28 +26,25 @@ export const compileStep: Step = {
 
     const run = await runInContainer(ctx.docker, {
       image: toolchain.builderImage,
-      cmd: ["/bin/sh", "-c", plan.script],
+      // The source comes in on standard input: the engine's copy API cannot write into a tmpfs.
+      cmd: ["/bin/sh", "-c", 'tar -xf - -C / && exec /bin/sh -c "$1"', "sh", plan.script],
       env: plan.env,
       workingDir: plan.workDir,
       labels: ctx.labels,
       memoryBytes: ctx.options.memoryBytes,
       nanoCpus: ctx.options.nanoCpus,
-      // Source and Go cache on volumes, not the container's overlay file system: unpacking a
-      // 23,000-file Kubernetes-sized tree took 21 s into overlay, 6-9 s into a volume.
-      // Anonymous ones (the tree; the cache under --no-cache) go with the container.
-      volumes: [{ target: plan.workDir }, { name: cache?.name, target: plan.goCache }],
+      // The tree in memory: a 23,000-file Kubernetes-sized one went in and was deleted with the
+      // container in 8.9 s on a volume (21 s on the overlay file system), in about 4 s on a tmpfs.
+      tmpfs: [plan.workDir],
+      // The Go cache on a volume (an anonymous one, gone with the container, under --no-cache).
+      volumes: [{ name: cache?.name, target: plan.goCache }],
       // One archive: the tree, its .git when the build reads git, then the patched file, if any, over the tree.
-      inputs: [
-        [
-          "/",
-          joinTars([
-            ...(recipe.gitMetadata
-              ? await packCheckout(source.dir, source.commit, plan.workDir, path.join(ctx.staging, "git"))
-              : [packCommitTree(source.dir, source.commit, plan.workDir)]),
-            ...(ctx.patch ? [await packTree(ctx.patch.overlay, plan.workDir)] : []),
-          ]),
-        ],
-      ],
+      input: joinTars([
+        ...(recipe.gitMetadata
+          ? await packCheckout(source.dir, source.commit, plan.workDir, path.join(ctx.staging, "git"))
+          : [packCommitTree(source.dir, source.commit, plan.workDir)]),
+        ...(ctx.patch ? [await packTree(ctx.patch.overlay, plan.workDir)] : []),
+      ]),
       collect: OUT_DIR,
       signal: ctx.signal,
       sink: (_stream, text) => ctx.log.output(text),
@@ -55,7 +52,7 @@ export const compileStep: Step = {
     throwIfInterrupted(ctx.signal);
     if (run.oomKilled || (run.exitCode === 137 && ctx.options.memoryBytes)) {
       const limit = ctx.options.memoryBytes ? `the --memory limit of ${size(ctx.options.memoryBytes)}` : "the memory available to the engine";
-      throw new UserError(`the build ran out of memory (compiler killed at ${limit}): raise --memory or free memory on the Docker host`);
+      throw new UserError(`the build ran out of memory (compiler killed at ${limit}; the source tree, held in memory, counts too): raise --memory or free memory on the Docker host`);
     }
     if (run.exitCode !== 0 || !run.collected) {
       throw new BuildFailedError(`\`${plan.command}\` failed in the build container (exit ${run.exitCode})`, ctx.log.tail());

@@ -239,19 +239,19 @@ describe("the tool interrupted", () => {
     await r.done;
     const left = await toolContainers({ pid: r.pid });
     expect(left).toHaveLength(1);
-    // The source tree's anonymous volume (and the cache's, with --no-cache) belongs to the container.
-    const { stdout: mounts } = await run("docker", ["inspect", "--format", "{{range .Mounts}}{{.Name}} {{.Destination}}\n{{end}}", left[0]!]);
-    // Anonymous volumes are named by a 64-hex id; the named Go cache volume stays, as it should.
-    const volumes = mounts.split("\n").map((l) => l.split(" ")[0]!).filter((v) => /^[0-9a-f]{64}$/.test(v));
-    expect(mounts).toMatch(/^[0-9a-f]{64} \/go\/src\/github\.com\/opencontainers\/runc$/m);
+    // The source tree is held in memory (a tmpfs of the container's), so it goes with the container;
+    // the named Go cache volume stays, as it should.
+    const { stdout: held } = await run("docker", ["inspect", "--format", "{{json .HostConfig.Tmpfs}} {{range .Mounts}}{{.Name}}{{end}}", left[0]!]);
+    const [tmpfs, volume] = held.trim().split(" ");
+    expect(JSON.parse(tmpfs!)).toEqual({ "/go/src/github.com/opencontainers/runc": "exec" });
+    expect(volume).toMatch(/^nokmem-build-gocache-/);
     expect((await toolTempEntries(tmp)).filter((n) => n.includes(`-${r.pid}-`)).length).toBeGreaterThan(0);
     expect(await snapshot(out.dir)).toEqual(out.before);
     // Any later run that reaches the engine check sweeps them, even one that then fails (the tag is missing).
     const next = launch(runcArgs("v1.0.0-rc7", path.join(work, "out-after-sigkill")));
     await expectHandled(await next.done, next.pid, { code: 1, error: /tag v1\.0\.0-rc7 not found at/ });
     expect(await toolContainers({ pid: r.pid })).toEqual([]);
-    const { stdout: remaining } = await run("docker", ["volume", "ls", "-q"]);
-    expect(remaining.split("\n").filter((v) => volumes.includes(v))).toEqual([]);
+    expect((await run("docker", ["volume", "ls", "-q"])).stdout.split("\n")).toContain(volume);
   });
 
   it("an install killed before its rename left .runc.nokmem-new-<pid>-…: the next install sweeps it", async () => {
@@ -375,6 +375,29 @@ describe("the cache, the output directory and the node's directories", () => {
     expect(JSON.parse(res.stdout).sha256).toBe(reference.sha256);
     expect(existsSync(dropped)).toBe(true); // the cached clone was used, with the file in it
     await rm(dropped);
+  });
+
+  it("a cached clone whose objects are damaged: one line naming it, exit 1, no container, --out as it was", async () => {
+    const scratch = path.join(work, "cache-damaged");
+    const first = launch([...runcArgs("v1.0.0-rc9", path.join(work, "out-damaged-first")), "--cache-dir", scratch]);
+    await expectHandled(await first.done, first.pid, { code: 0 });
+    const [dir] = await listDir(path.join(scratch, "sources"));
+    const clone = path.join(scratch, "sources", dir!, "v1.0.0-rc9");
+    const packs = path.join(clone, "objects/pack");
+    // Every 997th byte of the pack's objects flipped, as a failing disk would: git cannot inflate them.
+    for (const name of (await listDir(packs)).filter((n) => n.endsWith(".pack"))) {
+      const file = path.join(packs, name);
+      const bytes = await readFile(file);
+      for (let i = 2000; i < bytes.length - 100; i += 997) bytes[i]! ^= 0xff;
+      await chmod(file, 0o644);
+      await writeFile(file, bytes);
+    }
+    const out = await usedOut("out-damaged");
+    const r = launch([...runcArgs("v1.0.0-rc9", out.dir), "--cache-dir", scratch]);
+    const res = await r.done;
+    await expectHandled(res, r.pid, { code: 1, error: /the cached source \S+ is damaged \(git archive [0-9a-f]{40}: .+\): remove that directory and run again; full log: / });
+    expect(res.stderr).toContain(`the cached source ${clone} is damaged`);
+    expect(await snapshot(out.dir)).toEqual(out.before);
   });
 
   it("two processes building different tags into one --out at once: both exit 0 and SHA256SUMS checks out", async () => {

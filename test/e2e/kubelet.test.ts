@@ -147,7 +147,7 @@ describe("nokmem-build kubelet, end to end on the real engine", () => {
   it("reports a compiler killed for memory as such, with the flag to raise", async () => {
     const res = await build("v1.12.8", path.join(work, "dist-oom"), ["--memory", "24m"]);
     expect(res.code).toBe(1);
-    expect(res.stderr).toMatch(/the build ran out of memory \(compiler killed at the --memory limit of 24m\): raise --memory/);
+    expect(res.stderr).toMatch(/the build ran out of memory \(compiler killed at the --memory limit of 24m; the source tree, held in memory, counts too\): raise --memory/);
     expect(await toolContainers()).toEqual([]);
   });
 

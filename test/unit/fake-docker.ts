@@ -26,14 +26,15 @@ export class FakeDocker implements DockerEngine {
   readonly live = new Set<string>();
   /** Ids passed to removeContainer, in order. */
   readonly removed: string[] = [];
-  /** Entry paths of every tar copied in, per container. */
+  /** Entry paths of the tar each container read on its standard input. */
   readonly copiedIn = new Map<string, string[]>();
   /** Volumes on the fake engine: name -> labels and size in bytes. */
   readonly volumes = new Map<string, { labels: Record<string, string>; size: number }>();
 
   pingError: Error | undefined;
   engineArch = "x86_64";
-  putArchiveError: Error | undefined;
+  /** Fails the run once its input has been read (what a container's tar or the engine says). */
+  inputError: Error | undefined;
   onRun: FakeRun = async () => ({ exitCode: 0, oomKilled: false });
   /** The tar getArchive answers with; by default it fails, as for a path that is not there. */
   archive: (() => Promise<Readable>) | undefined;
@@ -83,18 +84,16 @@ export class FakeDocker implements DockerEngine {
     return id;
   }
 
-  async putArchive(id: string, destDir: string, tar: Readable): Promise<void> {
-    this.calls.push("putArchive");
-    this.#mustExist(id);
-    if (this.putArchiveError) throw this.putArchiveError;
-    const entries = this.copiedIn.get(id) ?? [];
-    await pipeline(tar, list({ onReadEntry: (e) => entries.push(path.posix.join(destDir, e.path)) }));
-    this.copiedIn.set(id, entries);
-  }
-
-  async run(id: string, sink: OutputSink, signal?: AbortSignal): Promise<ContainerExit> {
+  async run(id: string, sink: OutputSink, signal?: AbortSignal, input?: Readable): Promise<ContainerExit> {
     this.calls.push("run");
     this.#mustExist(id);
+    if (input) {
+      // Unpacked at /, as the build container's `tar -x -C /` does.
+      const entries: string[] = [];
+      await pipeline(input, list({ onReadEntry: (e) => entries.push(path.posix.join("/", e.path)) }));
+      this.copiedIn.set(id, entries);
+      if (this.inputError) throw this.inputError;
+    }
     return this.onRun(sink, signal);
   }
 
