@@ -24,6 +24,9 @@ export const compileStep: Step = {
     ctx.log.line(cache ? `Go build cache: ${cache.state} (volume ${cache.name} at ${plan.goCache})` : "Go build cache: off (--no-cache)");
     progress(`${plan.command} (Go build cache ${ctx.goCache})`);
 
+    // The patched file first: the tree's git archive starts at once, and nothing may wait between it and joinTars.
+    const patched = ctx.patch ? [await packTree(ctx.patch.overlay, plan.workDir)] : [];
+    const tree = recipe.gitMetadata ? await packCheckout(source.dir, source.commit, plan.workDir, path.join(ctx.staging, "git")) : [packCommitTree(source.dir, source.commit, plan.workDir)];
     const run = await runInContainer(ctx.docker, {
       image: toolchain.builderImage,
       // The source comes in on standard input: the engine's copy API cannot write into a tmpfs.
@@ -39,12 +42,7 @@ export const compileStep: Step = {
       // The Go cache on a volume (an anonymous one, gone with the container, under --no-cache).
       volumes: [{ name: cache?.name, target: plan.goCache }],
       // One archive: the tree, its .git when the build reads git, then the patched file, if any, over the tree.
-      input: joinTars([
-        ...(recipe.gitMetadata
-          ? await packCheckout(source.dir, source.commit, plan.workDir, path.join(ctx.staging, "git"))
-          : [packCommitTree(source.dir, source.commit, plan.workDir)]),
-        ...(ctx.patch ? [await packTree(ctx.patch.overlay, plan.workDir)] : []),
-      ]),
+      input: joinTars([...tree, ...patched]),
       collect: OUT_DIR,
       signal: ctx.signal,
       sink: (_stream, text) => ctx.log.output(text),
