@@ -12,6 +12,24 @@ import { SUMS_FILE, mergeSums, sha256File } from "./checksums.js";
  * SHA256SUMS is merged and replaced last, once every file it lists is in place.
  */
 export async function publishArtifacts(outDir: string, artifacts: readonly Artifact[], signal?: AbortSignal): Promise<string[]> {
+  // This process's own builds (build --jobs) take turns here, each starting as the one before ends:
+  // waiting on the file lock instead polls, and the second of two finishing together lost 50 ms or more.
+  const key = path.resolve(outDir);
+  const turn = (turns.get(key) ?? Promise.resolve()).then(() => publishLocked(outDir, artifacts, signal));
+  const settled = turn.then(
+    () => undefined,
+    () => undefined,
+  );
+  turns.set(key, settled);
+  void settled.then(() => turns.get(key) === settled && turns.delete(key));
+  return turn;
+}
+
+/** The last publish queued per output directory in this process. */
+const turns = new Map<string, Promise<void>>();
+
+async function publishLocked(outDir: string, artifacts: readonly Artifact[], signal: AbortSignal | undefined): Promise<string[]> {
+  throwIfInterrupted(signal);
   await mkdir(outDir, { recursive: true });
   // Builds side by side (build --jobs, or two processes sharing --out) publish one at a
   // time, so no SHA256SUMS merge is lost; a lock left by a killed process goes stale in seconds.

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { writeFileAtomically } from "../fs/atomic.js";
 import { ENV } from "../env.js";
 import { UserError, errorMessage } from "../errors.js";
