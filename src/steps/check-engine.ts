@@ -8,13 +8,13 @@ export const checkEngineStep: Step = {
   title: "Checking the Docker engine",
   async run(ctx, progress) {
     await ctx.docker.ping();
-    const info = await ctx.docker.engineInfo();
+    // One round trip for both: leftovers of a dead run are swept whatever the engine's architecture.
+    const [info, swept] = await Promise.all([ctx.docker.engineInfo(), sweepLeftovers(ctx.docker)]);
     const arch = assetArch(info.arch);
     if (!arch) throw new UserError(`the Docker engine at ${ctx.docker.endpoint} runs on ${info.arch}: nokmem-build builds for ${ARCHES.join(" and ")} only`);
     ctx.arch = arch;
     const recipe = need(ctx, "recipe");
     ctx.asset = assetName({ component: recipe.component, version: recipe.tag, arch });
-    const swept = await sweepLeftovers(ctx.docker);
     progress(`engine ${info.version} (${info.os}/${arch}) at ${ctx.docker.endpoint}`);
     if (swept) ctx.log.line(`removed ${swept} container(s) left by an interrupted earlier run`);
   },

@@ -264,10 +264,12 @@ describe("nokmem-build runc, end to end on the real engine", () => {
 
 describe("the Docker layer, as users reach it", () => {
   it("builds through DOCKER_HOST=tcp://… the same way (no bind mounts, tar streams only)", async () => {
-    // A TCP endpoint in front of the local engine: to the client, a remote engine.
+    // A TCP endpoint in front of the local engine: to the client, a remote engine. Each direction
+    // closes on its own, as on a real TCP engine: the source's end (the client's half-close) must not
+    // cut the build's output coming back.
     const net = await import("node:net");
-    const proxy = net.createServer((client) => {
-      const engine = net.connect("/var/run/docker.sock");
+    const proxy = net.createServer({ allowHalfOpen: true }, (client) => {
+      const engine = net.connect({ path: "/var/run/docker.sock", allowHalfOpen: true });
       client.pipe(engine).pipe(client);
       const close = () => (client.destroy(), engine.destroy());
       client.on("error", close);
@@ -285,6 +287,8 @@ describe("the Docker layer, as users reach it", () => {
       const manifest = JSON.parse(await readFile(path.join(out, `${ASSET("v1.0.0-rc9")}.json`), "utf8"));
       expect(manifest.toolchain.engine).toBe(`tcp://127.0.0.1:${port}`);
       expect(await kmemWritten(path.join(out, ASSET("v1.0.0-rc9")))).toEqual({ written: false });
+      // What the build printed after its source went in came back over the same connection.
+      expect(await readFile(path.join(out, `${ASSET("v1.0.0-rc9")}.log`), "utf8")).toMatch(/go build -tags "seccomp nokmem/);
     } finally {
       proxy.close();
     }
