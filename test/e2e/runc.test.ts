@@ -1,8 +1,10 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
+import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRuncFixture, moveTag } from "../fixtures/runc-fixture.js";
+import { startSshEngine } from "./ssh-engine.js";
 import { bootstrapGoImage, cli, elfByReadelf, kmemLimitWritten, listDir, removeDir, run, tempDir, toolContainers, toolTempEntries } from "../helpers.js";
 
 const ASSET = (tag: string) => `runc-${tag}-nokmem-linux-amd64`;
@@ -18,6 +20,7 @@ const build = (tag: string, out: string, extra: string[] = []) =>
   cli(["runc", tag, "--source", fixture, "--allow-unpinned", "--go-image", goImage, "--out", out, "--cache-dir", cacheDir, ...extra]);
 
 const kmemWritten = (binary: string) => kmemLimitWritten(binary, "create-memory-cgroup");
+
 const isStatic = async (binary: string) => (await elfByReadelf(binary)).static;
 
 beforeAll(async () => {
@@ -267,7 +270,6 @@ describe("the Docker layer, as users reach it", () => {
     // A TCP endpoint in front of the local engine: to the client, a remote engine. Each direction
     // closes on its own, as on a real TCP engine: the source's end (the client's half-close) must not
     // cut the build's output coming back.
-    const net = await import("node:net");
     const proxy = net.createServer({ allowHalfOpen: true }, (client) => {
       const engine = net.connect({ path: "/var/run/docker.sock", allowHalfOpen: true });
       client.pipe(engine).pipe(client);
@@ -291,6 +293,25 @@ describe("the Docker layer, as users reach it", () => {
       expect(await readFile(path.join(out, `${ASSET("v1.0.0-rc9")}.log`), "utf8")).toMatch(/go build -tags "seccomp nokmem/);
     } finally {
       proxy.close();
+    }
+  });
+
+  it("builds through DOCKER_HOST=ssh://… the same way (the engine reached by `docker system dial-stdio` over ssh)", async () => {
+    const ssh = await startSshEngine(path.join(work, "ssh"));
+    try {
+      const out = path.join(work, "dist-ssh");
+      const res = await cli(
+        ["runc", "v1.0.0-rc9", "--source", fixture, "--allow-unpinned", "--go-image", goImage, "--out", out, "--cache-dir", path.join(work, "cache-ssh")],
+        ssh.env,
+      );
+      expect(res.code, res.stderr).toBe(0);
+      const manifest = JSON.parse(await readFile(path.join(out, `${ASSET("v1.0.0-rc9")}.json`), "utf8"));
+      expect(manifest.toolchain.engine).toBe(ssh.env.DOCKER_HOST);
+      expect(await kmemWritten(path.join(out, ASSET("v1.0.0-rc9")))).toEqual({ written: false });
+      // The source went in on the hijacked connection, and the build's output came back on it.
+      expect(await readFile(path.join(out, `${ASSET("v1.0.0-rc9")}.log`), "utf8")).toMatch(/go build -tags "seccomp nokmem/);
+    } finally {
+      ssh.stop();
     }
   });
 
