@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
@@ -88,4 +89,10 @@ export async function elfByReadelf(binary: string): Promise<{ static: boolean; g
     static: !/INTERP/.test(programs) && !/\(NEEDED\)/.test(dynamic),
     glibc: [...new Set([...versions.matchAll(/Name: GLIBC_([\d.]+)/g)].map((m) => m[1]!))],
   };
+}
+
+/** Polls `check` every 100 ms until it holds; fails naming `what` after `ms`. */
+export async function waitFor(what: string, check: () => Promise<boolean>, ms = 10 * 60_000): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) if (await check()) return;
+  throw new Error(`timed out waiting for ${what}`);
 }

@@ -82,7 +82,7 @@ function endpointOf(): string {
 
 /** How long the engine may take to answer a request (ping, inspect, create, start, remove, list …). */
 export const ANSWER_MS = 30_000;
-/** How long a copy into or out of a container may stand still before the engine counts as stuck. */
+/** How long a copy out of a container may stand still before the engine counts as stuck. */
 export const TRANSFER_IDLE_MS = 60_000;
 
 /** The engine failed us: it went away, or stopped answering. One line, exit 1. */
@@ -245,8 +245,9 @@ function followProgress(modem: Docker["modem"], stream: NodeJS.ReadableStream, o
 /**
  * The engine at DOCKER_HOST (or the local socket). Every request is bounded
  * (ANSWER_MS; copies out: TRANSFER_IDLE_MS without progress) except a build
- * container's run (its input going in, then the wait for its exit) and image builds, pulls and imports, which may take
- * minutes but fail as soon as the connection drops. `interrupt` (by default
+ * container's run (its input going in, then the wait for its exit) and image
+ * builds, pulls and imports, which may take minutes but fail as soon as the
+ * connection drops. `interrupt` (by default
  * the process's first SIGINT or SIGTERM) stops any request at once, except
  * the clean-up (removing a container), which still runs within its bound.
  */

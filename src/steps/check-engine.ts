@@ -8,7 +8,7 @@ export const checkEngineStep: Step = {
   title: "Checking the Docker engine",
   async run(ctx, progress) {
     await ctx.docker.ping();
-    // One round trip for both: leftovers of a dead run are swept whatever the engine's architecture.
+    // Asked at once: leftovers of a dead run are swept whatever the engine's architecture.
     const [info, swept] = await Promise.all([ctx.docker.engineInfo(), sweepLeftovers(ctx.docker)]);
     const arch = assetArch(info.arch);
     if (!arch) throw new UserError(`the Docker engine at ${ctx.docker.endpoint} runs on ${info.arch}: nokmem-build builds for ${ARCHES.join(" and ")} only`);

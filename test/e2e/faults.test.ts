@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKubeletFixture } from "../fixtures/kubelet-fixture.js";
 import { createNodeTree } from "../fixtures/node-trees.js";
 import { createRuncFixture } from "../fixtures/runc-fixture.js";
-import { bootstrapGoImage, cli, listDir, removeDir, run, tempDir, toolContainers, toolTempEntries, type CliResult } from "../helpers.js";
+import { bootstrapGoImage, cli, listDir, removeDir, run, tempDir, toolContainers, toolTempEntries, waitFor, type CliResult } from "../helpers.js";
 import { startSecondEngine, type SecondEngine } from "./second-engine.js";
 
 const ASSET = (tag: string) => `runc-${tag}-nokmem-linux-amd64`;
@@ -69,11 +69,6 @@ async function interrupt(r: Launched, signal: NodeJS.Signals): Promise<CliResult
   const res = await r.done;
   expect(Date.now() - sent, `${signal} took effect only after ${Date.now() - sent} ms`).toBeLessThan(10_000);
   return res;
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 10 * 60_000): Promise<void> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) if (await check()) return;
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 /** The compile container of run `pid` is running `make`. */

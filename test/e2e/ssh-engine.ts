@@ -3,8 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { run } from "../helpers.js";
+import { run, waitFor } from "../helpers.js";
 import { freePort } from "./registry.js";
 
 /**
@@ -29,9 +28,9 @@ export async function startSshEngine(dir: string): Promise<{ env: { DOCKER_HOST:
     agent.kill();
   };
   try {
-    await until("ssh-agent", async () => existsSync(agentSocket));
+    await waitFor("ssh-agent", async () => existsSync(agentSocket), 10_000);
     await run("ssh-add", ["-q", path.join(dir, "client")], { env: { ...process.env, SSH_AUTH_SOCK: agentSocket } });
-    await until("sshd", () => connects(port));
+    await waitFor("sshd", () => connects(port), 10_000);
   } catch (err) {
     stop();
     throw err;
@@ -45,8 +44,3 @@ const connects = (port: number) =>
     const socket = net.connect(port, "127.0.0.1", () => (socket.destroy(), resolve(true)));
     socket.on("error", () => resolve(false));
   });
-
-async function until(what: string, ready: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 100; i++, await sleep(100)) if (await ready()) return;
-  throw new Error(`${what} did not come up within 10 s`);
-}
