@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+/** The CLI itself, bundled into lib/main.cjs; lib/cli.js (src/launch.ts) starts it. */
 import { Command, CommanderError } from "commander";
 import { InterruptedError, ReportedFailure, UserError, interruptedExitCode, interruption, systemFailure } from "./errors.js";
 import { BuildFailedError } from "./steps/compile.js";
@@ -60,25 +60,26 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-try {
-  await program.parseAsync(process.argv);
-  process.exit(0);
-} catch (err) {
-  if (err instanceof CommanderError) {
-    // Commander printed its message to stderr already; help and --version end here with 0.
-    if (err.exitCode === 0) process.exit(0);
-    if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: err.message.replace(/^error: /, ""), exitCode: 2 }, null, 2)}\n`);
-    process.exit(2);
-  }
-  if (err instanceof InterruptedError || controller.signal.aborted) {
-    const signal = String(controller.signal.reason ?? (err as InterruptedError).signal);
-    fail(new InterruptedError(signal).message, interruptedExitCode(signal));
-  }
-  if (err instanceof BuildFailedError && !json) process.stderr.write(err.logTail.map((l) => `  | ${l}\n`).join(""));
-  if (err instanceof ReportedFailure && json) process.exit(err.exitCode);
-  if (err instanceof UserError) fail(err.message, err.exitCode);
-  const system = systemFailure(err);
-  if (system) fail(system, 1);
-  process.stderr.write(`nokmem-build: unexpected error (please report it):\n${(err as Error)?.stack ?? String(err)}\n`);
-  process.exit(1);
-}
+// The bundle is CommonJS (for V8's code cache, see launch.ts): no top-level await.
+program.parseAsync(process.argv).then(
+  () => process.exit(0),
+  (err: unknown) => {
+    if (err instanceof CommanderError) {
+      // Commander printed its message to stderr already; help and --version end here with 0.
+      if (err.exitCode === 0) process.exit(0);
+      if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: err.message.replace(/^error: /, ""), exitCode: 2 }, null, 2)}\n`);
+      process.exit(2);
+    }
+    if (err instanceof InterruptedError || controller.signal.aborted) {
+      const signal = String(controller.signal.reason ?? (err as InterruptedError).signal);
+      fail(new InterruptedError(signal).message, interruptedExitCode(signal));
+    }
+    if (err instanceof BuildFailedError && !json) process.stderr.write(err.logTail.map((l) => `  | ${l}\n`).join(""));
+    if (err instanceof ReportedFailure && json) process.exit(err.exitCode);
+    if (err instanceof UserError) fail(err.message, err.exitCode);
+    const system = systemFailure(err);
+    if (system) fail(system, 1);
+    process.stderr.write(`nokmem-build: unexpected error (please report it):\n${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

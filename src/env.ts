@@ -1,3 +1,6 @@
+import os from "node:os";
+import path from "node:path";
+
 /** Every environment variable the tool reads, by one name each (options, README and tests refer to these). */
 export const ENV = {
   /** --go-image for every build. */
@@ -13,3 +16,11 @@ export const ENV = {
   /** The GitHub repository `download` reads releases from. */
   repo: "NOKMEM_BUILD_REPO",
 } as const;
+
+/** Where the tool keeps what it caches on disk when --cache-dir and NOKMEM_BUILD_CACHE_DIR are not given. */
+export function defaultCacheDir(): string {
+  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "nokmem-build");
+}
+
+/** The V8 code caches of the CLI's start-up, under the cache directory (written by src/launch.ts). */
+export const STARTUP_CACHE = "startup";

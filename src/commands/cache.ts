@@ -3,8 +3,8 @@ import { Option, type Command } from "commander";
 import { ReportedFailure } from "../errors.js";
 import { connectDocker } from "../docker/engine.js";
 import { listCaches, pruneCaches, type CacheEntry, type CacheReport } from "../orchestrator/caches.js";
-import { defaultCacheDir, jsonOption } from "./options.js";
-import { ENV } from "../env.js";
+import { jsonOption } from "./options.js";
+import { ENV, defaultCacheDir } from "../env.js";
 import type { CommandRuntime } from "./runtime.js";
 
 /** 1536 -> "1.5 KB"; sizes the engine did not report -> "?". */

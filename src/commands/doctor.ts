@@ -2,13 +2,13 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import type { Command } from "commander";
-import { ENV } from "../env.js";
+import { ENV, defaultCacheDir } from "../env.js";
 import { ReportedFailure, UsageError, errorMessage } from "../errors.js";
 import { diagnose, type VerdictCache } from "../host/doctor.js";
 import { addSample, describeForecast, forecast, type Forecast, type Sample } from "../host/forecast.js";
 import { readBootId, renderMetrics, sampleOf, writeAtomically } from "../host/metrics.js";
 import { defaultStateFile, loadSamples, saveSamples } from "../host/samples-state.js";
-import { defaultCacheDir, jsonOption } from "./options.js";
+import { jsonOption } from "./options.js";
 import type { CommandRuntime } from "./runtime.js";
 
 const MARK = { ok: "ok  ", risk: "RISK", info: "info" } as const;

@@ -3,13 +3,9 @@ import path from "node:path";
 import { Option } from "commander";
 import { UsageError } from "../errors.js";
 import { DEFAULT_TARGET_GLIBC } from "../binary/glibc.js";
-import { ENV } from "../env.js";
+import { ENV, defaultCacheDir } from "../env.js";
 import { SUITES, SUITE_NAMES, parseSuite, type Suite } from "../recipes/suites.js";
 import { gitUrl } from "../source/fetch.js";
-
-export function defaultCacheDir(): string {
-  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "nokmem-build");
-}
 
 const UNITS: Record<string, number> = { "": 1, b: 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 };
 

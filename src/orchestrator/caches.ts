@@ -1,13 +1,17 @@
 import { lstat, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { DockerEngine } from "../docker/engine.js";
+import { STARTUP_CACHE } from "../env.js";
 import { errorMessage } from "../errors.js";
 import { TOOLCHAIN_PROBES } from "../toolchain/builder.js";
 import { BUILDER_LABEL, cacheVolumeFilter } from "../toolchain/go-cache.js";
 
 export interface CacheEntry {
-  /** volume: a toolchain's Go build cache; sources: one tag's shallow bare clone; toolchains: what builder images were found to hold; logs: failed builds' logs. */
-  kind: "volume" | "sources" | "toolchains" | "logs";
+  /**
+   * volume: a toolchain's Go build cache; sources: one tag's shallow bare clone; toolchains: what
+   * builder images were found to hold; logs: failed builds' logs; startup: the CLI's compiled code.
+   */
+  kind: "volume" | "sources" | "toolchains" | "logs" | "startup";
   /** The volume's name, or the directory's path. */
   name: string;
   /** Bytes it holds; null when the engine did not say. */
@@ -37,7 +41,7 @@ async function diskUsage(p: string): Promise<number> {
 const subdirs = async (dir: string) =>
   (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => path.join(dir, e.name)).sort();
 
-/** What --cache-dir holds: a shallow bare clone per source and tag (sources/<component>-<source>/<tag>), toolchains/ and logs/. */
+/** What --cache-dir holds: a shallow bare clone per source and tag (sources/<component>-<source>/<tag>), toolchains/, logs/ and startup/. */
 async function directoryEntries(cacheDir: string): Promise<CacheEntry[]> {
   const entries: CacheEntry[] = [];
   for (const repo of await subdirs(path.join(cacheDir, "sources"))) {
@@ -51,6 +55,9 @@ async function directoryEntries(cacheDir: string): Promise<CacheEntry[]> {
   const logs = path.join(cacheDir, "logs");
   const files = await readdir(logs).catch(() => undefined);
   if (files) entries.push({ kind: "logs", name: logs, size: await diskUsage(logs), detail: `${files.length} failed-build log(s)` });
+  const startup = path.join(cacheDir, STARTUP_CACHE);
+  const compiled = await readdir(startup).catch(() => undefined);
+  if (compiled) entries.push({ kind: "startup", name: startup, size: await diskUsage(startup), detail: `V8 code cache of ${compiled.length} command(s), for a faster start` });
   return entries;
 }
 

@@ -26,12 +26,12 @@ async function filesUnder(rel: string): Promise<string[]> {
 
 /**
  * What the image is made from, and a hash of all of it: a changed CLI or dependency makes a new
- * image. lib/cli.js is the whole CLI, its dependencies bundled in: no node_modules.
+ * image. lib/ is the whole CLI, its dependencies bundled in: no node_modules.
  */
 async function nodeContext(): Promise<{ entries: string[]; hash: string }> {
-  const entries = ["containers", "lib/cli.js", "recipes", "package.json"];
+  const entries = ["containers", "lib", "recipes", "package.json"];
   const hash = createHash("sha256");
-  for (const file of [...(await filesUnder("containers")), "lib/cli.js", ...(await filesUnder("recipes")), "package.json"]) {
+  for (const file of [...(await filesUnder("containers")), ...(await filesUnder("lib")), ...(await filesUnder("recipes")), "package.json"]) {
     hash.update(file).update(await readFile(path.join(PACKAGE_ROOT, file)));
   }
   return { entries, hash: hash.digest("hex") };

@@ -25,7 +25,7 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
  * above verify/ because doctor and install check binaries with verifyBinary.
  */
 const LAYERS: ReadonlyArray<{ name: string; units: readonly string[] }> = [
-  { name: "CLI shell", units: ["src/cli.ts", "src/commands/"] },
+  { name: "CLI shell", units: ["src/launch.ts", "src/cli.ts", "src/commands/"] },
   { name: "orchestrator", units: ["src/orchestrator/"] },
   { name: "steps", units: ["src/steps/"] },
   { name: "pipeline framework", units: ["src/pipeline/"] },
