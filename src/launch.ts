@@ -8,7 +8,7 @@
  * another V8 or other flags; the file name ties it to the bundle's bytes.
  */
 import { createHash } from "node:crypto";
-import { fstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -41,15 +41,22 @@ const digest = (data: Buffer) => createHash("sha256").update(data).digest();
  * starts with the sha256 of the rest.
  */
 function ownCache(target: string): Buffer | undefined {
+  let fd: number;
   try {
-    const fd = openSync(target, "r");
-    const st = fstatSync(fd);
-    if (st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0) return undefined;
-    const file = readFileSync(fd);
-    const data = file.subarray(32);
-    return digest(data).equals(file.subarray(0, 32)) ? data : undefined;
+    fd = openSync(target, "r");
   } catch {
     return undefined; // this command's first run: compiled as usual, and cached as it exits
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0) return undefined;
+    const contents = readFileSync(fd);
+    const data = contents.subarray(32);
+    return digest(data).equals(contents.subarray(0, 32)) ? data : undefined;
+  } catch {
+    return undefined; // unreadable: compiled as usual
+  } finally {
+    closeSync(fd);
   }
 }
 
