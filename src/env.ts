@@ -22,5 +22,8 @@ export function defaultCacheDir(): string {
   return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "nokmem-build");
 }
 
+/** The cache directory where no --cache-dir is given: NOKMEM_BUILD_CACHE_DIR, else the default. */
+export const envCacheDir = (): string => process.env[ENV.cacheDir] || defaultCacheDir();
+
 /** The V8 code caches of the CLI's start-up, under the cache directory (written by src/launch.ts). */
 export const STARTUP_CACHE = "startup";

@@ -13,18 +13,19 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
-import { ENV, STARTUP_CACHE, defaultCacheDir } from "./env.js";
+import { STARTUP_CACHE, envCacheDir } from "./env.js";
 
 const KEPT = 40;
+const digest = (data: Buffer) => createHash("sha256").update(data).digest();
 const bundle = fileURLToPath(new URL("main.cjs", import.meta.url));
 const bytes = readFileSync(bundle);
-const key = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
+const key = digest(bytes).toString("hex").slice(0, 16);
 
 /** --cache-dir as the command will read it, so the cache goes where the user keeps the tool's caches. */
 function cacheDir(argv: string[]): string {
   const i = argv.findIndex((a) => a === "--cache-dir" || a.startsWith("--cache-dir="));
   const given = i < 0 ? undefined : argv[i]!.includes("=") ? argv[i]!.slice("--cache-dir=".length) : argv[i + 1];
-  return path.resolve(given || process.env[ENV.cacheDir] || defaultCacheDir());
+  return path.resolve(given || envCacheDir());
 }
 
 // One cache per command; --version and --help share one.
@@ -32,7 +33,6 @@ const command = /^[a-z][a-z-]*$/.test(process.argv[2] ?? "") ? process.argv[2] :
 const dir = path.join(cacheDir(process.argv.slice(2)), STARTUP_CACHE);
 const file = path.join(dir, `${key}-${command}-v8-${process.versions.v8}-${process.arch}`);
 
-const digest = (data: Buffer) => createHash("sha256").update(data).digest();
 
 /**
  * The cache runs as code: only a file of this user's that no one else may write is taken (a

@@ -2,7 +2,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import type { Command } from "commander";
-import { ENV, defaultCacheDir } from "../env.js";
+import { envCacheDir } from "../env.js";
 import { ReportedFailure, UsageError, errorMessage } from "../errors.js";
 import { diagnose, type VerdictCache } from "../host/doctor.js";
 import { addSample, describeForecast, forecast, type Forecast, type Sample } from "../host/forecast.js";
@@ -45,7 +45,7 @@ export function registerDoctorCommand(program: Command, rt: CommandRuntime): voi
     .addOption(jsonOption("the report"))
     .action(async (flags: { root: string; metrics?: string; state?: string; json?: boolean }) => {
       const root = path.resolve(flags.root);
-      const stateFile = path.resolve(flags.state ?? defaultStateFile(process.env[ENV.cacheDir] || defaultCacheDir()));
+      const stateFile = path.resolve(flags.state ?? defaultStateFile(envCacheDir()));
       const loaded = await loadSamples(stateFile, root).catch((err: Error) => ({ samples: [], problem: `cannot read ${stateFile}: ${errorMessage(err)}` }));
       if (loaded.problem) rt.warn(loaded.problem);
       const { report, samples, forecast: fc } = await diagnoseAndSample(root, loaded.samples);

@@ -31,7 +31,7 @@ async function filesUnder(rel: string): Promise<string[]> {
 async function nodeContext(): Promise<{ entries: string[]; hash: string }> {
   const entries = ["containers", "lib", "recipes", "package.json"];
   const hash = createHash("sha256");
-  for (const file of [...(await filesUnder("containers")), ...(await filesUnder("lib")), ...(await filesUnder("recipes")), "package.json"]) {
+  for (const file of (await Promise.all(entries.map((e) => (e === "package.json" ? [e] : filesUnder(e))))).flat()) {
     hash.update(file).update(await readFile(path.join(PACKAGE_ROOT, file)));
   }
   return { entries, hash: hash.digest("hex") };
