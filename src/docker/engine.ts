@@ -82,7 +82,7 @@ function endpointOf(): string {
 
 /** How long the engine may take to answer a request (ping, inspect, create, start, remove, list …). */
 export const ANSWER_MS = 30_000;
-/** How long a copy out of a container may stand still before the engine counts as stuck. */
+/** How long a copy into or out of a container may stand still before the engine counts as stuck. */
 export const TRANSFER_IDLE_MS = 60_000;
 
 /** The engine failed us: it went away, or stopped answering. One line, exit 1. */
@@ -208,12 +208,22 @@ function counted(source: Readable, touch: () => void, onError: (err: unknown) =>
 /**
  * Sends `input` to a process's standard input over `connection`, then closes the connection's
  * sending half: the engine closes the process's standard input. Settles only when the input itself
- * fails; the connection's own failures (the process gone, the engine gone) show in the output and exit.
+ * fails, or when the engine takes nothing for TRANSFER_IDLE_MS while input waits (`stalled`): the
+ * container unpacks as fast as it is sent, so that is an engine that stopped reading, and the run
+ * would otherwise wait for it forever. The connection's own failures (the process gone, the engine
+ * gone) show in the output and exit.
  */
-function send(input: Readable, connection: Writable): Promise<never> {
+function send(input: Readable, connection: Writable, stalled: () => Error): Promise<never> {
   return new Promise((_, reject) => {
-    input.on("error", reject);
-    input.on("end", () => connection.end());
+    // Checked when the clock runs out, not counted from the last chunk: a slow source (git) is no engine fault.
+    const idle = setTimeout(() => (connection.writableNeedDrain ? reject(stalled()) : idle.refresh()), TRANSFER_IDLE_MS);
+    const stop = () => clearTimeout(idle);
+    input.on("data", () => idle.refresh());
+    connection.on("drain", () => idle.refresh());
+    input.on("error", (err) => (stop(), reject(err)));
+    input.on("end", () => (stop(), connection.end()));
+    input.on("close", stop);
+    connection.on("close", stop);
     input.pipe(connection, { end: false });
   });
 }
@@ -244,8 +254,8 @@ function followProgress(modem: Docker["modem"], stream: NodeJS.ReadableStream, o
 
 /**
  * The engine at DOCKER_HOST (or the local socket). Every request is bounded
- * (ANSWER_MS; copies out: TRANSFER_IDLE_MS without progress) except a build
- * container's run (its input going in, then the wait for its exit) and image
+ * (ANSWER_MS; copies in and out: TRANSFER_IDLE_MS without progress) except a build
+ * container's run once its input is in (the wait for its exit) and image
  * builds, pulls and imports, which may take minutes but fail as soon as the
  * connection drops. `interrupt` (by default
  * the process's first SIGINT or SIGTERM) stops any request at once, except
@@ -379,7 +389,9 @@ export function connectDocker(interrupt: AbortSignal | undefined = interruption.
       const waitRequest = new AbortController();
       try {
         await Promise.race([call(`starting container ${short(id)}`, (s) => container.start({ abortSignal: s })).catch((err) => Promise.reject(cannotStart(err))), stop]);
-        const inputFailed = input ? send(input, stream as unknown as Writable).catch((err) => Promise.reject(fault(`copying files into container ${short(id)}`, err))) : undefined;
+        const sending = `copying files into container ${short(id)}`;
+        const stalled = () => new DockerEngineError(`the Docker engine at ${endpoint} took nothing for ${seconds(TRANSFER_IDLE_MS)} while ${sending}: check that dockerd is running and not stuck, then try again`, "silent");
+        const inputFailed = input ? send(input, stream as unknown as Writable, stalled).catch((err) => Promise.reject(fault(sending, err))) : undefined;
         // The one unbounded request: a build takes as long as it takes. Once the engine is gone it never
         // answers (its response has begun), so the closed output is the sign, and inspect tells which.
         const waiting = container.wait({ abortSignal: waitRequest.signal }) as Promise<{ StatusCode: number }>;

@@ -1,7 +1,7 @@
 /**
  * The fault catalogue of issue #13, on the real engine: the tool interrupted
  * (SIGINT, SIGTERM, SIGKILL) in each phase, the engine killed mid-compile or
- * answering nothing, a tampered cache, two processes on one --out, stale
+ * answering nothing or no longer taking the source, a tampered cache, two processes on one --out, stale
  * artifacts, a full, read-only or immutable destination, an image without Go.
  * Each row checks the same things: the exit code, one line naming the cause
  * (no stack trace), the destination as it was, no labelled container and no
@@ -9,7 +9,7 @@
  * on this machine do not count as ours.
  */
 import type { ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, copyFile, mkdir, readFile, readdir, rm, stat, truncate, unlink, utimes, writeFile } from "node:fs/promises";
 import net from "node:net";
@@ -289,6 +289,54 @@ describe("the engine fails", () => {
       });
     } finally {
       silent.close();
+    }
+  });
+
+  it("an engine that stops taking the source mid-copy: a clear error after the 60 s bound, no container left", async () => {
+    // rc9 with 8 MB of noise: more than the socket buffers between the tool and the engine hold.
+    const big = path.join(work, "upstream-big");
+    await run("git", ["clone", "-q", fixture, big]);
+    await run("git", ["-C", big, "checkout", "-q", "v1.0.0-rc9"]);
+    await writeFile(path.join(big, "noise.bin"), randomBytes(8 * 2 ** 20));
+    await run("git", ["-C", big, "add", "noise.bin"]);
+    await run("git", ["-C", big, "-c", "user.name=faults", "-c", "user.email=faults@example.invalid", "commit", "-q", "-m", "noise"]);
+    await run("git", ["-C", big, "tag", "-f", "v1.0.0-rc9"]);
+    // The real engine behind a socket of ours that passes every request on, but reads nothing of what
+    // the tool sends on the attach connection after its request: as an engine that stopped taking the input.
+    const sock = path.join(work, `deaf-${Date.now()}.sock`);
+    const sockets: net.Socket[] = [];
+    const relay = net.createServer({ allowHalfOpen: true }, (client) => {
+      const engine = net.connect({ path: "/var/run/docker.sock", allowHalfOpen: true });
+      sockets.push(client, engine);
+      engine.pipe(client);
+      // Request by request: a connection may carry several (keep-alive) before the attach.
+      client.on("data", (chunk: Buffer) => {
+        engine.write(chunk);
+        if (/^POST \S*\/attach\?/m.test(chunk.toString("latin1"))) client.pause();
+      });
+      client.on("end", () => engine.end());
+      const close = () => (client.destroy(), engine.destroy());
+      client.on("error", close);
+      engine.on("error", close);
+    });
+    await new Promise<void>((resolve) => relay.listen(sock, resolve));
+    try {
+      const out = await usedOut("out-deaf");
+      const started = Date.now();
+      const r = launch(["runc", "v1.0.0-rc9", "--source", big, "--allow-unpinned", "--go-image", goImage, "--out", out.dir, "--cache-dir", cacheDir, "--json"], { DOCKER_HOST: `unix://${sock}` });
+      const res = await r.done;
+      const took = Date.now() - started;
+      expect(took, res.stdout).toBeGreaterThan(60_000);
+      expect(took).toBeLessThan(100_000);
+      await expectHandled(res, r.pid, {
+        code: 1,
+        json: true,
+        error: /^the Docker engine at unix:\/\/.*deaf-\d+\.sock took nothing for 60 s while copying files into container [0-9a-f]{12}: check that dockerd is running and not stuck, then try again/,
+        unchanged: out,
+      });
+    } finally {
+      sockets.forEach((s) => s.destroy());
+      relay.close();
     }
   });
 
