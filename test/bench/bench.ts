@@ -11,6 +11,8 @@
  *   no-op     rerunning a finished `nokmem-build runc` into the same --out
  *   jobs      `build` of two targets with --jobs 2 vs --jobs 1, cold (--no-cache) and
  *             on a shared Go cache warmed by a third tag
+ *   bare pair the same two targets built bare on the same warm-up, side by side vs one
+ *             after the other: what the machine's cores and engine allow the row above
  *
  * Every tool run starts with an empty source cache, and with the images and
  * what the tool keeps about them (--cache-dir/toolchains), as the bare build
@@ -129,17 +131,30 @@ async function buildWithTool(component: Component, version: string, source: stri
   return { seconds: r.seconds, status: result.status, sha256: result.sha256, manifest: result.manifest };
 }
 
-/** The bare build an operator would run: a shallow clone, then make in the same builder image with the same environment, bind-mounted. */
-async function bareBuild(component: Component, version: string, source: string, like: Built["manifest"], dir: string): Promise<number> {
+/**
+ * The bare build an operator would run: a shallow clone, then make in the same builder image with
+ * the same environment, bind-mounted, on a Go cache volume when one is given. Returns its seconds.
+ */
+async function bareRun(component: Component, version: string, source: string, like: Built["manifest"], dir: string, goCache?: string): Promise<number> {
   const workDir = `/go/src/${(await lookupRecipe(component, version, { allowUnpinned: true })).importPath}`;
-  await flushed();
   const clone = await timed("git", ["clone", "-q", "--depth=1", "--single-branch", `--branch=${version}`, fileUrl(source), dir]);
   const env = Object.entries(like.build.env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
-  const make = await timed("docker", ["run", "--rm", "--network", "none", "-v", `${dir}:${workDir}`, "-w", workDir, ...env, like.toolchain.builderImage, "sh", "-c", like.build.command]);
-  // Untimed: what the container wrote belongs to root; hand it back so it can be removed.
+  const cache = goCache ? ["-v", `${goCache}:${like.build.env.GOCACHE}`] : [];
+  const make = await timed("docker", ["run", "--rm", "--network", "none", "-v", `${dir}:${workDir}`, ...cache, "-w", workDir, ...env, like.toolchain.builderImage, "sh", "-c", like.build.command]);
+  return clone.seconds + make.seconds;
+}
+
+/** Untimed: what a bare build's container wrote belongs to root; hand it back so it can be removed. */
+async function handBack(dir: string, like: Built["manifest"]): Promise<void> {
   const uid = process.getuid?.() ?? 0;
   if (uid !== 0) await timed("docker", ["run", "--rm", "--network", "none", "-v", `${dir}:/s`, like.toolchain.builderImage, "chown", "-R", `${uid}:${process.getgid?.() ?? 0}`, "/s"]);
-  return clone.seconds + make.seconds;
+}
+
+async function bareBuild(component: Component, version: string, source: string, like: Built["manifest"], dir: string): Promise<number> {
+  await flushed();
+  const seconds = await bareRun(component, version, source, like, dir);
+  await handBack(dir, like);
+  return seconds;
 }
 
 const fileUrl = (p: string) => (/^[a-z]+:\/\//.test(p) ? p : `file://${path.resolve(p)}`);
@@ -270,6 +285,7 @@ try {
   // Warm: another tag on a cache the first tag warmed (a fresh volume per run) vs that tag cold.
   const warm: number[] = [];
   const coldOther: number[] = [];
+  let warmLike: Built["manifest"] | undefined;
   const shas = new Set<string>();
   for (let i = 0; i < runs; i++) {
     const runScope = env(`${scope}-w${i}`);
@@ -277,6 +293,7 @@ try {
     const c = await buildWithTool("runc", warmTag, source, bookworm, fresh("out"), await cacheDir(), ["--no-cache"], runScope);
     const w = await buildWithTool("runc", warmTag, source, bookworm, fresh("out"), await cacheDir(), [], runScope);
     coldOther.push(c.seconds);
+    warmLike = c.manifest;
     warm.push(w.seconds);
     shas.add(c.sha256).add(w.sha256);
     progress(`warm ${i + 1}/${runs}: ${warmTag} cold ${c.seconds.toFixed(2)} s, warm ${w.seconds.toFixed(2)} s`);
@@ -302,6 +319,32 @@ try {
     // Cold, each build compiles the whole standard library itself with both cores busy: reported, no target.
     rows.push({ what, measured: jobs[2], against: "--jobs 1", baseline: jobs[1], target: warmCache ? "≤ 0.75×" : "— (CPU-bound)" });
   }
+
+  // What this machine allows the row above: the same two targets built bare (clone + docker run
+  // make), side by side vs one after the other, on a Go cache volume warmed the same way by the tool.
+  const bare2: Record<"seq" | "par", number[]> = { seq: [], par: [] };
+  const likeOf = { [tag]: like!, [warmTag]: warmLike! };
+  for (let i = 0; i < runs; i++) {
+    for (const mode of i % 2 ? (["par", "seq"] as const) : (["seq", "par"] as const)) {
+      const pairEnv = env(`${scope}-b${i}-${mode}`);
+      await buildWithTool("runc", jobsWarmTag, source, bookworm, fresh("out"), await cacheDir(), [], pairEnv);
+      const listed = JSON.parse((await timed(process.execPath, [CLI, "cache", "list", "--cache-dir", keptCache, "--json"], pairEnv)).stdout);
+      const volume: string = listed.entries.find((e: { kind: string }) => e.kind === "volume").name;
+      const pair = [tag, warmTag].map((t) => ({ t, dir: fresh("bare") }));
+      const one = ({ t, dir }: (typeof pair)[number]) => bareRun("runc", t, source, likeOf[t]!, dir, volume);
+      await flushed();
+      const start = process.hrtime.bigint();
+      if (mode === "par") await Promise.all(pair.map(one));
+      else for (const p of pair) await one(p);
+      bare2[mode].push(Number(process.hrtime.bigint() - start) / 1e9);
+      for (const { t, dir } of pair) {
+        await handBack(dir, likeOf[t]!);
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+    progress(`bare pair ${i + 1}/${runs}: one after the other ${bare2.seq.at(-1)!.toFixed(2)} s, side by side ${bare2.par.at(-1)!.toFixed(2)} s`);
+  }
+  rows.push({ what: `bare clone + docker run make of both, side by side (same warm-up)`, measured: bare2.par, against: "one after the other", baseline: bare2.seq, target: "— (the row above's ceiling here)" });
 
   // A Kubernetes-sized tree: cold tool vs bare.
   let kubeNote = "";
