@@ -1,5 +1,5 @@
 import Docker from "dockerode";
-import { PassThrough, Transform, type Readable, type Writable } from "node:stream";
+import { PassThrough, type Readable, type Writable } from "node:stream";
 import { InterruptedError, UserError, errorMessage, interruption, onAbort } from "../errors.js";
 
 export interface ContainerSpec {
@@ -60,10 +60,10 @@ export interface DockerEngine {
   createContainer(spec: ContainerSpec): Promise<string>;
   /**
    * Attaches, starts, sends `input` (if any) to the process's standard input, and resolves once the
-   * process exited and both output streams ended.
+   * process exited and both output streams ended. With `output`, the process's standard output goes
+   * there as bytes, ended when the container's output ends, instead of to the sink.
    */
-  run(id: string, sink: OutputSink, signal?: AbortSignal, input?: Readable): Promise<ContainerExit>;
-  getArchive(id: string, path: string): Promise<Readable>;
+  run(id: string, sink: OutputSink, signal?: AbortSignal, input?: Readable, output?: Writable): Promise<ContainerExit>;
   removeContainer(id: string): Promise<void>;
   listContainers(labels: Record<string, string>): Promise<Array<{ id: string; labels: Record<string, string> }>>;
   /** Creates the named volume with these labels unless it exists; says whether it was created. */
@@ -82,7 +82,7 @@ function endpointOf(): string {
 
 /** How long the engine may take to answer a request (ping, inspect, create, start, remove, list …). */
 export const ANSWER_MS = 30_000;
-/** How long a copy into or out of a container may stand still before the engine counts as stuck. */
+/** How long a copy into a container may stand still before the engine counts as stuck. */
 export const TRANSFER_IDLE_MS = 60_000;
 
 /** The engine failed us: it went away, or stopped answering. One line, exit 1. */
@@ -185,27 +185,6 @@ function requests(endpoint: string, interrupt: AbortSignal | undefined) {
 }
 
 /**
- * Passes a stream through, calling `touch` for every chunk (the idle clock of
- * a copy). A source that closes before its end (the engine went away
- * mid-body) fails the copy instead of ending it short.
- */
-function counted(source: Readable, touch: () => void, onError: (err: unknown) => Error): Transform {
-  let ended = false;
-  const through = new Transform({
-    transform(chunk, _enc, done) {
-      touch();
-      done(null, chunk);
-    },
-  });
-  source.on("end", () => (ended = true));
-  source.on("error", (err) => through.destroy(onError(err)));
-  source.on("close", () => ended || through.destroy(onError(cut())));
-  through.on("close", () => ended || source.destroy());
-  source.pipe(through);
-  return through;
-}
-
-/**
  * Sends `input` to a process's standard input over `connection`, then closes the connection's
  * sending half: the engine closes the process's standard input. Settles only when the input itself
  * fails, or when the engine takes nothing for TRANSFER_IDLE_MS while input waits (`stalled`): the
@@ -254,8 +233,8 @@ function followProgress(modem: Docker["modem"], stream: NodeJS.ReadableStream, o
 
 /**
  * The engine at DOCKER_HOST (or the local socket). Every request is bounded
- * (ANSWER_MS; copies in and out: TRANSFER_IDLE_MS without progress) except a build
- * container's run once its input is in (the wait for its exit) and image
+ * (ANSWER_MS; a copy into a container: TRANSFER_IDLE_MS without progress) except a build
+ * container's run once its input is in (the wait for its exit, and its output) and image
  * builds, pulls and imports, which may take minutes but fail as soon as the
  * connection drops. `interrupt` (by default
  * the process's first SIGINT or SIGTERM) stops any request at once, except
@@ -344,6 +323,9 @@ export function connectDocker(interrupt: AbortSignal | undefined = interruption.
             ...(spec.stdin ? { OpenStdin: true, StdinOnce: true, AttachStdin: true } : {}),
             HostConfig: {
               NetworkMode: "none",
+              // What a build prints (and the artifacts, on standard output) reach us on the attach
+              // stream: the engine keeps no log of them on its disk or in the host's journal.
+              LogConfig: { Type: "none", Config: {} },
               Memory: spec.memoryBytes || undefined,
               // Without an equal swap limit the kernel swaps instead of OOM-killing.
               MemorySwap: spec.memoryBytes || undefined,
@@ -361,7 +343,7 @@ export function connectDocker(interrupt: AbortSignal | undefined = interruption.
       imageOf.set(container.id, spec.image);
       return container.id;
     },
-    async run(id, sink, signal, input) {
+    async run(id, sink, signal, input, output) {
       const container = docker.getContainer(id);
       const what = `running container ${short(id)}`;
       // The engine refused to start it (no such executable in the image, a bad limit): its words, and the image.
@@ -373,15 +355,18 @@ export function connectDocker(interrupt: AbortSignal | undefined = interruption.
       // With an input, one hijacked connection carries it in and the output out.
       const streams = { stream: true, stdout: true, stderr: true, ...(input ? { stdin: true, hijack: true } : {}) };
       const stream = await call(`attaching to container ${short(id)}`, (s) => container.attach({ ...streams, abortSignal: s }));
-      const stdout = new PassThrough();
+      const stdout = output ?? new PassThrough().on("data", (b: Buffer) => sink("stdout", b.toString()));
       const stderr = new PassThrough();
-      stdout.on("data", (b: Buffer) => sink("stdout", b.toString()));
       stderr.on("data", (b: Buffer) => sink("stderr", b.toString()));
-      // The output closes when the process exits, and when the engine goes away.
+      // The output closes when the process exits, and when the engine goes away: a cut one ends `output` short.
       const outputClosed = new Promise<void>((resolve) => {
-        stream.on("end", resolve);
-        stream.on("close", resolve);
-        stream.on("error", () => resolve());
+        const closed = () => {
+          if (!stdout.writableEnded) stdout.end();
+          resolve();
+        };
+        stream.on("end", closed);
+        stream.on("close", closed);
+        stream.on("error", closed);
       });
       docker.modem.demuxStream(stream, stdout, stderr);
       // Stopped by the run's own signal as by the process's interrupt; the caller's clean-up removes the container.
@@ -415,18 +400,6 @@ export function connectDocker(interrupt: AbortSignal | undefined = interruption.
         (stream as unknown as { destroy?: () => void }).destroy?.();
         input?.destroy();
       }
-    },
-    async getArchive(id, path) {
-      const what = `copying ${path} out of container ${short(id)}`;
-      const body = await call(what, (signal) => docker.getContainer(id).getArchive({ path, abortSignal: signal }) as unknown as Promise<Readable>);
-      // The body is read after this call returned: its own idle clock stops a copy that stands still.
-      const idle = setTimeout(() => out.destroy(new DockerEngineError(`the Docker engine at ${endpoint} sent nothing for ${seconds(TRANSFER_IDLE_MS)} while ${what}`, "silent")), TRANSFER_IDLE_MS);
-      const out = counted(body, () => idle.refresh(), (err) => fault(what, err));
-      out.on("close", () => clearTimeout(idle));
-      const stop = onAbort([interrupt]);
-      stop.promise.catch((err) => out.destroy(err));
-      out.on("close", stop.off);
-      return out;
     },
     async removeContainer(id) {
       try {

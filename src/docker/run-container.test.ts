@@ -1,4 +1,5 @@
-import { readFile, rm } from "node:fs/promises";
+import { readFile, readdir, rm } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it, onTestFinished } from "vitest";
@@ -16,6 +17,16 @@ const request = (signal: AbortSignal): ContainerRunRequest => ({
   sink: () => undefined,
   signal,
 });
+
+/** This process's temp directories for brought-out files: only a result's own may be left. */
+const outDirsLeft = async () => (await readdir(os.tmpdir())).filter((n) => n.startsWith(`nokmem-build-out-${process.pid}-`)).map((n) => path.join(os.tmpdir(), n));
+
+/** The first 1,000 bytes of a real archive: a header and part of the file, no end. */
+async function truncated(): Promise<Readable> {
+  const chunks: Buffer[] = [];
+  for await (const c of await tarOf("out", { runc: "E".repeat(5000) })) chunks.push(c as Buffer);
+  return Readable.from([Buffer.concat(chunks).subarray(0, 1000)]);
+}
 
 interface Scenario {
   name: string;
@@ -52,9 +63,14 @@ const scenarios: Scenario[] = [
     expected: /connection reset/,
   },
   {
-    name: "getArchive throwing",
-    setup: () => undefined, // the fake has no /out to copy
-    expected: /no such path/,
+    name: "an exit 0 with nothing on its output",
+    setup: () => undefined, // the fake writes no archive
+    expected: /^\/out came out of container fake0{8} incomplete \(.+\): run again; if it recurs, check the Docker engine$/,
+  },
+  {
+    name: "an exit 0 with an archive cut short",
+    setup: (fake) => (fake.archive = truncated),
+    expected: /^\/out came out of container fake0{8} incomplete \(.+\): run again/,
   },
   {
     name: "an interrupt just as the process exits 0",
@@ -88,24 +104,29 @@ describe("runInContainer, against a fake engine", () => {
       await expect(settled).rejects.toThrow(expected);
     } else {
       const result = await settled;
-      if (result.collected) onTestFinished(() => rm(result.collected!, { recursive: true, force: true }));
+      if (result.collected) await rm(result.collected, { recursive: true, force: true });
       expect(result).toMatchObject(expected.result);
-      expect(fake.count("getArchive")).toBe(expected.copiedOut ? 1 : 0);
+      expect(Boolean(result.collected)).toBe(expected.copiedOut);
     }
+    expect(await outDirsLeft()).toEqual([]);
 
     expect(fake.created.size).toBe(1);
     expect(fake.removed).toEqual([...fake.created.keys()]);
     expect(fake.live.size).toBe(0);
   });
 
-  it("copies the collected directory out after exit 0, into a host directory the caller owns", async () => {
+  it("brings the collected directory out on the process's standard output after exit 0, into a host directory the caller owns", async () => {
     const fake = new FakeDocker();
     fake.archive = () => tarOf("out", { runc: "ELF", "version.txt": "runc version 1.0.0-rc9\n" });
     const result = await runInContainer(fake, request(new AbortController().signal));
     onTestFinished(() => rm(result.collected!, { recursive: true, force: true }));
 
     expect(await readFile(path.join(result.collected!, "out", "runc"), "utf8")).toBe("ELF");
-    expect(fake.calls).toEqual(["createContainer", "run", "getArchive", "removeContainer"]);
-    expect([...fake.created.values()][0]!.stdin).toBe(true);
+    expect(await outDirsLeft()).toEqual([result.collected]);
+    expect(fake.calls).toEqual(["createContainer", "run", "removeContainer"]);
+    const spec = [...fake.created.values()][0]!;
+    expect(spec.stdin).toBe(true);
+    // The command's own output goes to the log; only tar writes the standard output.
+    expect(spec.cmd).toEqual(["/bin/sh", "-c", 'parent=$1 name=$2; shift 2; "$@" >&2 && exec tar -cf - -C "$parent" "$name"', "sh", "/", "out", "sh", "-c", "make"]);
   });
 });

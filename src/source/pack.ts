@@ -5,6 +5,7 @@ import { PassThrough, Readable } from "node:stream";
 import { promisify } from "node:util";
 import { create } from "tar";
 import { UserError } from "../errors.js";
+import { BLOCK, withoutEnd } from "../fs/tar-blocks.js";
 
 /**
  * A tree as a tar stream rooted at `prefix` (a path inside the build
@@ -59,54 +60,6 @@ export async function packCheckout(gitDir: string, commit: string, prefix: strin
   const index = await packTree(scratch, prefix, [".git"]);
   // git archive starts at once: made last, so that no wait falls between it and its reader.
   return [packCommitTree(gitDir, commit, prefix), repository, index];
-}
-
-const BLOCK = 512;
-/** Types that carry no data whatever their size field says (Go's archive/tar, which the engine unpacks with, reads them so). */
-const HEADER_ONLY = new Set(["1", "2", "3", "4", "5", "6"]);
-
-/** Bytes of data after a header block: its size field (octal, or base-256 when the top bit is set), padded to whole blocks. */
-function dataBytes(header: Buffer): number {
-  if (HEADER_ONLY.has(String.fromCharCode(header[156]!))) return 0;
-  const field = header.subarray(124, 136);
-  const size = field[0]! & 0x80 ? field.subarray(1).reduce((n, b) => n * 256 + b, field[0]! & 0x7f) : parseInt(field.toString("latin1").replace(/\0.*$/s, "").trim() || "0", 8);
-  return Math.ceil(size / BLOCK) * BLOCK;
-}
-
-/**
- * One tar's blocks up to, not including, its end-of-archive marker, one buffer per chunk read
- * (a buffer per block and per file's data made the copy into a container about a third slower).
- */
-async function* withoutEnd(part: Readable): AsyncGenerator<Buffer> {
-  // A header block begun in an earlier chunk is held back: it may be the end marker.
-  let header = Buffer.alloc(0);
-  let data = 0;
-  for await (const chunk of part as AsyncIterable<Buffer>) {
-    const kept: Buffer[] = [];
-    let at = 0;
-    while (at < chunk.length) {
-      if (data > 0) {
-        const n = Math.min(data, chunk.length - at);
-        kept.push(chunk.subarray(at, at + n));
-        data -= n;
-        at += n;
-        continue;
-      }
-      const n = Math.min(BLOCK - header.length, chunk.length - at);
-      header = Buffer.concat([header, chunk.subarray(at, at + n)]);
-      at += n;
-      if (header.length < BLOCK) continue;
-      // A zero block ends the archive; what follows is the record's padding.
-      if (header.every((b) => b === 0)) {
-        if (kept.length) yield Buffer.concat(kept);
-        return;
-      }
-      kept.push(header);
-      data = dataBytes(header);
-      header = Buffer.alloc(0);
-    }
-    if (kept.length) yield Buffer.concat(kept);
-  }
 }
 
 /**

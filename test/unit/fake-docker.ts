@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { create, list } from "tar";
 import { UserError } from "../../src/errors.js";
@@ -36,7 +36,10 @@ export class FakeDocker implements DockerEngine {
   /** Fails the run once its input has been read (what a container's tar or the engine says). */
   inputError: Error | undefined;
   onRun: FakeRun = async () => ({ exitCode: 0, oomKilled: false });
-  /** The tar getArchive answers with; by default it fails, as for a path that is not there. */
+  /**
+   * What a container asked for an output writes on its standard output when it exits 0 (the tar of
+   * the collected directory); by default nothing, as for a path that is not there.
+   */
   archive: (() => Promise<Readable>) | undefined;
   #next = 0;
 
@@ -84,7 +87,7 @@ export class FakeDocker implements DockerEngine {
     return id;
   }
 
-  async run(id: string, sink: OutputSink, signal?: AbortSignal, input?: Readable): Promise<ContainerExit> {
+  async run(id: string, sink: OutputSink, signal?: AbortSignal, input?: Readable, output?: Writable): Promise<ContainerExit> {
     this.calls.push("run");
     this.#mustExist(id);
     if (input) {
@@ -94,14 +97,12 @@ export class FakeDocker implements DockerEngine {
       this.copiedIn.set(id, entries);
       if (this.inputError) throw this.inputError;
     }
-    return this.onRun(sink, signal);
-  }
-
-  async getArchive(id: string): Promise<Readable> {
-    this.calls.push("getArchive");
-    this.#mustExist(id);
-    if (!this.archive) throw new Error("getArchive: no such path in the fake container");
-    return this.archive();
+    const exit = await this.onRun(sink, signal);
+    if (output) {
+      if (exit.exitCode === 0 && this.archive) await pipeline(await this.archive(), output);
+      else output.end();
+    }
+    return exit;
   }
 
   async removeContainer(id: string): Promise<void> {
@@ -158,8 +159,8 @@ export const engineDown = () =>
   new UserError("no Docker engine answers at unix:///fake/docker.sock (connect ENOENT): start dockerd, or point DOCKER_HOST at an engine");
 
 /**
- * A real tar stream of a directory `dir` holding `files`, as the engine's
- * getArchive answers for that directory: entries `dir/<name>`.
+ * A real tar stream of a directory `dir` holding `files`, as a container's
+ * `tar -cf - -C <parent> <dir>` writes it: entries `dir/<name>`.
  */
 export async function tarOf(dir: string, files: Record<string, string>): Promise<Readable> {
   const root = await mkdtemp(path.join(os.tmpdir(), "nokmem-test-tar-"));
