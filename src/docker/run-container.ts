@@ -52,7 +52,8 @@ export async function runInContainer(docker: DockerEngine, req: ContainerRunRequ
     throw err;
   }
   let into: string | undefined;
-  let failed = false;
+  let result: ContainerRunResult | undefined;
+  let failure: { err: unknown } | undefined;
   try {
     // Unpacked as it arrives; kept only when the process exits 0 and the archive is whole.
     const output = req.collect ? new PassThrough() : undefined;
@@ -60,26 +61,23 @@ export async function runInContainer(docker: DockerEngine, req: ContainerRunRequ
     const unpacked = output && pipeline(output, whole, extract({ cwd: into, strict: true }));
     unpacked?.catch(() => undefined);
     const exit = await docker.run(id, req.sink, req.signal, req.input, output);
-    if (!unpacked || exit.exitCode !== 0 || req.signal?.aborted) {
+    if (unpacked && exit.exitCode === 0 && !req.signal?.aborted) {
+      await unpacked.catch((err: unknown) => {
+        throw new UserError(`${req.collect} came out of container ${id.slice(0, 12)} incomplete (${(err as Error).message}): run again; if it recurs, check the Docker engine`);
+      });
+      result = { ...exit, collected: into };
+    } else {
       output?.destroy();
-      if (into) await rm(into, { recursive: true, force: true });
-      return { ...exit, collected: undefined };
+      result = { ...exit, collected: undefined };
     }
-    await unpacked.catch((err: unknown) => {
-      throw new UserError(`${req.collect} came out of container ${id.slice(0, 12)} incomplete (${(err as Error).message}): run again; if it recurs, check the Docker engine`);
-    });
-    return { ...exit, collected: into };
   } catch (err) {
-    failed = true;
-    if (into) await rm(into, { recursive: true, force: true });
-    throw err;
-  } finally {
-    // After a failure (the engine gone, an interrupt) that failure is the news, not a removal that
-    // fails with it: a container left behind carries our labels and the next run sweeps it.
-    await docker.removeContainer(id).catch(async (err: unknown) => {
-      if (failed) return;
-      if (into) await rm(into, { recursive: true, force: true });
-      throw err;
-    });
+    failure = { err };
   }
+  // After a failure (the engine gone, an interrupt) that failure is the news, not a removal that
+  // fails with it: a container left behind carries our labels and the next run sweeps it.
+  const removal = await docker.removeContainer(id).then(() => undefined, (err: unknown) => ({ err }));
+  const thrown = failure ?? removal;
+  if (into && (thrown || !result?.collected)) await rm(into, { recursive: true, force: true });
+  if (thrown) throw thrown.err;
+  return result!;
 }
