@@ -3,8 +3,14 @@ import { resolveRecipe, type ResolveOptions, type ResolvedRecipe } from "./resol
 import type { Component, RecipeBook } from "./schema.js";
 import { describeWindow, goWindow, type Suite } from "./suites.js";
 
-/** One component's recipes, from the recipes/ shipped with the tool. */
-export const componentRecipes = (component: Component): Promise<RecipeBook> => loadRecipeBook(recipeFile(component));
+const books = new Map<Component, Promise<RecipeBook>>();
+
+/** One component's recipes, from the recipes/ shipped with the tool: read and checked once per process, as they cannot change under it. */
+export function componentRecipes(component: Component): Promise<RecipeBook> {
+  let book = books.get(component);
+  if (!book) books.set(component, (book = loadRecipeBook(recipeFile(component))));
+  return book;
+}
 
 export const allRecipes = (): Promise<RecipeBook[]> => Promise.all(COMPONENTS.map(componentRecipes));
 
