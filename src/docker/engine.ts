@@ -1,5 +1,6 @@
 import Docker from "dockerode";
 import { PassThrough, type Readable, type Writable } from "node:stream";
+import { demuxAttach } from "./demux.js";
 import { InterruptedError, UserError, errorMessage, interruption, onAbort } from "../errors.js";
 
 export interface ContainerSpec {
@@ -368,7 +369,7 @@ export function connectDocker(interrupt: AbortSignal | undefined = interruption.
         stream.on("close", closed);
         stream.on("error", closed);
       });
-      docker.modem.demuxStream(stream, stdout, stderr);
+      demuxAttach(stream, stdout, stderr);
       // Stopped by the run's own signal as by the process's interrupt; the caller's clean-up removes the container.
       const { promise: stop, off } = onAbort([signal, interrupt]);
       const waitRequest = new AbortController();

@@ -6,6 +6,7 @@
  */
 
 export const BLOCK = 512;
+const ZERO_BLOCK = Buffer.alloc(BLOCK);
 /** Types that carry no data whatever their size field says (Go's archive/tar, which the engine unpacks with, reads them so). */
 const HEADER_ONLY = new Set(["1", "2", "3", "4", "5", "6"]);
 
@@ -18,39 +19,46 @@ function dataBytes(header: Buffer): number {
 }
 
 /**
- * One tar's blocks up to, not including, its end-of-archive marker, one buffer per chunk read
- * (a buffer per block and per file's data made the copy into a container about a third slower).
- * Returns whether the marker came; without it, the archive was cut short.
+ * One tar's blocks up to, not including, its end-of-archive marker, one buffer per chunk read and
+ * no copy of it (a buffer per block and per file's data made the copy into a container about a
+ * third slower). Returns whether the marker came; without it, the archive was cut short.
  */
 export async function* withoutEnd(part: AsyncIterable<Buffer>): AsyncGenerator<Buffer, boolean> {
   // A header block begun in an earlier chunk is held back: it may be the end marker.
-  let header = Buffer.alloc(0);
+  let held: Buffer = Buffer.alloc(0);
   let data = 0;
   for await (const chunk of part) {
-    const kept: Buffer[] = [];
+    // What this chunk passes on: a held header that proved to be one, then the chunk up to `at`.
+    const passed: Buffer[] = [];
     let at = 0;
     while (at < chunk.length) {
       if (data > 0) {
         const n = Math.min(data, chunk.length - at);
-        kept.push(chunk.subarray(at, at + n));
         data -= n;
         at += n;
         continue;
       }
-      const n = Math.min(BLOCK - header.length, chunk.length - at);
-      header = Buffer.concat([header, chunk.subarray(at, at + n)]);
-      at += n;
-      if (header.length < BLOCK) continue;
+      const n = BLOCK - held.length;
+      if (chunk.length - at < n) {
+        held = Buffer.concat([held, chunk.subarray(at)]);
+        break;
+      }
+      const block = held.length ? Buffer.concat([held, chunk.subarray(at, at + n)]) : chunk.subarray(at, at + n);
       // A zero block ends the archive; what follows is the record's padding.
-      if (header.every((b) => b === 0)) {
-        if (kept.length) yield Buffer.concat(kept);
+      if (block.equals(ZERO_BLOCK)) {
+        passed.push(chunk.subarray(0, at));
+        const last = Buffer.concat(passed);
+        if (last.length) yield last;
         return true;
       }
-      kept.push(header);
-      data = dataBytes(header);
-      header = Buffer.alloc(0);
+      if (held.length) passed.push(held);
+      held = Buffer.alloc(0);
+      data = dataBytes(block);
+      at += n;
     }
-    if (kept.length) yield Buffer.concat(kept);
+    passed.push(chunk.subarray(0, at));
+    const out = passed.length === 1 ? passed[0]! : Buffer.concat(passed);
+    if (out.length) yield out;
   }
   return false;
 }
