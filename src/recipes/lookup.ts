@@ -8,7 +8,11 @@ const books = new Map<Component, Promise<RecipeBook>>();
 /** One component's recipes, from the recipes/ shipped with the tool: read and checked once per process, as they cannot change under it. */
 export function componentRecipes(component: Component): Promise<RecipeBook> {
   let book = books.get(component);
-  if (!book) books.set(component, (book = loadRecipeBook(recipeFile(component))));
+  if (!book) {
+    books.set(component, (book = loadRecipeBook(recipeFile(component))));
+    // A failed read is not kept: the next caller tries again and gets its own error.
+    book.catch(() => books.delete(component));
+  }
   return book;
 }
 
