@@ -23,7 +23,7 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
-          globalSetup: ["./test/global-setup.ts"],
+          globalSetup: ["./test/global-setup.ts", "./test/e2e-cache-scope.ts"],
           // One real engine, two cores: e2e files run one after another.
           fileParallelism: false,
           testTimeout: 15 * 60_000,

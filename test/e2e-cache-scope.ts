@@ -1,0 +1,33 @@
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { fileURLToPath } from "node:url";
+
+const CLI = fileURLToPath(new URL("../lib/cli.js", import.meta.url));
+const SCOPE_ENV = "NOKMEM_BUILD_CACHE_SCOPE";
+
+/**
+ * The e2e run builds under a Go-cache scope of its own (the test workers start after this and
+ * inherit it), so its volumes never mix with the default-scope caches a user of the same engine
+ * builds with, and at the end the tool's own `cache prune` removes them. A scope the caller set
+ * is theirs: it is used and kept.
+ */
+export default function setup(): (() => Promise<void>) | undefined {
+  if (process.env[SCOPE_ENV]) return undefined;
+  const scope = `e2e-${randomBytes(4).toString("hex")}`;
+  process.env[SCOPE_ENV] = scope;
+  return async () => {
+    // An empty cache directory: prune's other targets (sources, start-up caches) are not the run's.
+    const empty = await mkdtemp(path.join(os.tmpdir(), "nokmem-test-prune-"));
+    try {
+      await promisify(execFile)(process.execPath, [CLI, "cache", "prune", "--cache-dir", empty, "--json"], { env: { ...process.env, CI: "true", [SCOPE_ENV]: scope } });
+    } catch (err) {
+      process.stderr.write(`could not remove the e2e run's cache volumes (scope ${scope}): ${(err as Error).message}\n`);
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
+  };
+}
