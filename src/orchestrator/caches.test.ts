@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { scratchDir } from "../../test/unit/build-fixtures.js";
 import { FakeDocker } from "../../test/unit/fake-docker.js";
 import { ENV } from "../env.js";
@@ -18,9 +18,10 @@ async function cacheDirWithSources(): Promise<string> {
   return dir;
 }
 
-afterEach(() => {
-  delete process.env[ENV.cacheScope];
-});
+// Without a scope unless a test sets one, whatever the run's environment (the e2e setup sets one).
+const unscoped = () => delete process.env[ENV.cacheScope];
+beforeEach(unscoped);
+afterEach(unscoped);
 
 describe("cache list and prune", () => {
   it("lists the tool's cache volumes with the engine's sizes, then the source clones and logs under --cache-dir", async () => {
