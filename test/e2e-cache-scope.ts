@@ -1,12 +1,6 @@
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
-import { promisify } from "node:util";
-import { fileURLToPath } from "node:url";
+import { cli, removeDir, tempDir } from "./helpers.js";
 
-const CLI = fileURLToPath(new URL("../lib/cli.js", import.meta.url));
 const SCOPE_ENV = "NOKMEM_BUILD_CACHE_SCOPE";
 
 /**
@@ -21,13 +15,12 @@ export default function setup(): (() => Promise<void>) | undefined {
   process.env[SCOPE_ENV] = scope;
   return async () => {
     // An empty cache directory: prune's other targets (sources, start-up caches) are not the run's.
-    const empty = await mkdtemp(path.join(os.tmpdir(), "nokmem-test-prune-"));
+    const empty = await tempDir("prune");
     try {
-      await promisify(execFile)(process.execPath, [CLI, "cache", "prune", "--cache-dir", empty, "--json"], { env: { ...process.env, CI: "true", [SCOPE_ENV]: scope } });
-    } catch (err) {
-      process.stderr.write(`could not remove the e2e run's cache volumes (scope ${scope}): ${(err as Error).message}\n`);
+      const res = await cli(["cache", "prune", "--cache-dir", empty, "--json"], { [SCOPE_ENV]: scope });
+      if (res.code !== 0) process.stderr.write(`could not remove the e2e run's cache volumes (scope ${scope}): ${res.stderr || res.stdout}\n`);
     } finally {
-      await rm(empty, { recursive: true, force: true });
+      await removeDir(empty);
     }
   };
 }

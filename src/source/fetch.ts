@@ -4,7 +4,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { replaceAtomically } from "../fs/atomic.js";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { simpleGit, type SimpleGit } from "simple-git";
+import { GitPluginError, simpleGit, type SimpleGit } from "simple-git";
 import { UserError, errorMessage } from "../errors.js";
 
 export interface SourceRequest {
@@ -18,6 +18,8 @@ export interface SourceRequest {
   requirePins: boolean;
   cacheDir: string;
   signal?: AbortSignal;
+  /** git's own progress while cloning, as one line ("receiving 42%"). */
+  onProgress?: (line: string) => void;
 }
 
 export interface SourceResult {
@@ -41,8 +43,39 @@ export function gitUrl(source: string): string {
   return pathToFileURL(abs).href;
 }
 
+/**
+ * A source that sends nothing for this long is stalled (a mirror that accepts and never answers, a
+ * proxy holding the connection): git waits for ever, so it is stopped and the user told. A clone
+ * that is slow but moving says so on standard error (git's --progress) and goes on.
+ */
+export const SOURCE_IDLE_MS = 60_000;
+
 // The user's own git environment (credential helpers, GIT_SSH_COMMAND for internal servers) applies as it is.
-const git = (baseDir: string | undefined, signal?: AbortSignal): SimpleGit => simpleGit({ baseDir, abort: signal });
+function git(baseDir: string | undefined, signal?: AbortSignal, onProgress?: (line: string) => void): SimpleGit {
+  let last = "";
+  return simpleGit({
+    baseDir,
+    abort: signal,
+    // Over http(s) curl ends a stalled transfer itself, and with it git's remote helper, which stopping
+    // git would leave behind waiting on its socket; the block timeout is the backstop for git:// and ssh.
+    config: ["http.lowSpeedLimit=1", `http.lowSpeedTime=${SOURCE_IDLE_MS / 1000}`],
+    timeout: { block: SOURCE_IDLE_MS + 5_000 },
+    // --progress also keeps a healthy clone talking to the timeout above; each step of it is shown once.
+    progress: ({ stage, progress }) => {
+      const line = `${stage} ${progress}%`;
+      if (line !== last) onProgress?.((last = line));
+    },
+  });
+}
+
+export class SourceStalledError extends UserError {
+  constructor(source: string, doing: string) {
+    super(`${source} sent nothing for ${SOURCE_IDLE_MS / 1000} s while ${doing}: check the network path to it (proxy, VPN, firewall) or pass --source with a reachable mirror, then try again`);
+  }
+}
+
+/** git stopped by the timeout above, or curl's own low-speed limit. */
+const stalled = (err: unknown) => (err instanceof GitPluginError && err.plugin === "timeout") || /Operation too slow/.test(errorMessage(err));
 
 /**
  * In-tree export-subst and export-ignore would make `git archive` (source/pack.ts) differ from a
@@ -64,7 +97,9 @@ async function headCommit(dir: string): Promise<string | undefined> {
 
 /** The commit a tag names at the source (peeled for annotated tags), or undefined when the tag does not exist. */
 export async function remoteTagCommit(url: string, tag: string, signal?: AbortSignal): Promise<string | undefined> {
-  const out = await git(undefined, signal).raw(["ls-remote", url, `refs/tags/${tag}`, `refs/tags/${tag}^{}`]);
+  const out = await git(undefined, signal)
+    .raw(["ls-remote", url, `refs/tags/${tag}`, `refs/tags/${tag}^{}`])
+    .catch((err: unknown) => Promise.reject(stalled(err) ? new SourceStalledError(url, "listing its tags") : err));
   const lines = out.trim().split("\n").filter(Boolean).map((l) => l.split(/\s+/));
   return (lines.find(([, ref]) => ref!.endsWith("^{}")) ?? lines[0])?.[0];
 }
@@ -89,6 +124,7 @@ export async function fetchSource(req: SourceRequest): Promise<SourceResult> {
     try {
       remote = await remoteTagCommit(url, req.tag, req.signal);
     } catch (err) {
+      if (err instanceof SourceStalledError) throw err;
       throw new UserError(`cannot read tags of ${req.source}: ${firstLine(err)}`);
     }
     if (!remote) throw new UserError(`tag ${req.tag} not found at ${req.source}: check the version and --source`);
@@ -114,9 +150,10 @@ async function clone(url: string, req: SourceRequest, dir: string): Promise<void
   await mkdir(path.dirname(dir), { recursive: true });
   await replaceAtomically(dir, async (tmp) => {
     try {
-      await git(undefined, req.signal).clone(url, tmp, ["--bare", "--depth=1", "--single-branch", `--branch=${req.tag}`, "--no-tags"]);
+      await git(undefined, req.signal, req.onProgress).clone(url, tmp, ["--bare", "--depth=1", "--single-branch", `--branch=${req.tag}`, "--no-tags"]);
     } catch (err) {
       if (req.signal?.aborted) throw err;
+      if (stalled(err)) throw new SourceStalledError(req.source, `cloning ${req.component} ${req.tag}`);
       const msg = errorMessage(err);
       if (/not found in upstream|Could not find remote branch/i.test(msg)) {
         throw new UserError(`tag ${req.tag} not found at ${req.source}: check the version and --source`);
@@ -130,11 +167,11 @@ async function clone(url: string, req: SourceRequest, dir: string): Promise<void
   });
 }
 
+/** git's own reason: its `fatal:` line when there is one (progress lines may come first), else its first line. */
 function firstLine(err: unknown): string {
-  return (
-    errorMessage(err)
-      .split("\n")
-      .map((l) => l.trim())
-      .find((l) => l && !l.startsWith("Cloning into")) ?? "git failed"
-  );
+  const lines = errorMessage(err)
+    .split(/[\r\n]+/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("Cloning into"));
+  return lines.find((l) => /^(fatal|error):/.test(l)) ?? lines[0] ?? "git failed";
 }

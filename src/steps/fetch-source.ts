@@ -16,6 +16,7 @@ export const fetchSourceStep: Step = {
       requirePins: recipe.requirePins,
       cacheDir: ctx.options.cacheDir,
       signal: ctx.signal,
+      onProgress: (line) => progress(`${recipe.tag} from ${source}: ${line}`),
     });
     ctx.warnings.push(...ctx.source.warnings);
     ctx.source.warnings.forEach((w) => ctx.log.line(`WARNING: ${w}`));

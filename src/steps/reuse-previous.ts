@@ -2,7 +2,7 @@ import path from "node:path";
 import { need, type BuildContext, type Step } from "../pipeline/context.js";
 import type { BuildManifest } from "../release/manifest.js";
 import { reusableBuild } from "../release/reuse.js";
-import { gitUrl, remoteTagCommit } from "../source/fetch.js";
+import { SourceStalledError, gitUrl, remoteTagCommit } from "../source/fetch.js";
 
 /**
  * An unpinned build stands only while the same source serves the tag at the
@@ -14,7 +14,9 @@ async function stillServed(ctx: BuildContext, prior: BuildManifest): Promise<boo
     const url = gitUrl(ctx.options.source ?? need(ctx, "recipe").upstream);
     if (gitUrl(prior.upstream.source) !== url) return false;
     return (await remoteTagCommit(url, prior.version, ctx.signal)) === prior.upstream.commit;
-  } catch {
+  } catch (err) {
+    // A stalled source would stall the clone next: said now, not a minute later.
+    if (err instanceof SourceStalledError) throw err;
     // Unreachable or gone: the build that follows says so in its own words.
     return false;
   }

@@ -8,7 +8,7 @@
  * temp directory left. The runs get their own TMPDIR, so other suites' runs
  * on this machine do not count as ours.
  */
-import type { ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, copyFile, mkdir, readFile, readdir, rm, stat, truncate, unlink, utimes, writeFile } from "node:fs/promises";
@@ -130,6 +130,29 @@ async function expectHandled(res: CliResult, pid: number, e: Expected): Promise<
   if (e.unchanged) expect(await snapshot(e.unchanged.dir)).toEqual(e.unchanged.before);
   expect(await toolContainers({ pid, host: e.host })).toEqual([]);
   expect(await toolTempEntries(tmp)).toEqual([]);
+}
+
+/** A run that meets a stall: it ends as a handled failure after the 60 s bound, and well before a second one would pass. */
+async function expectStallHandled(args: string[], env: NodeJS.ProcessEnv, e: Omit<Expected, "code">): Promise<void> {
+  const started = Date.now();
+  const r = launch(args, env);
+  const res = await r.done;
+  const took = Date.now() - started;
+  expect(took, res.stderr + res.stdout).toBeGreaterThan(60_000);
+  expect(took).toBeLessThan(100_000);
+  await expectHandled(res, r.pid, { code: 1, ...e });
+}
+
+/** The fixture's rc9 with `mb` MB of incompressible noise committed on top, the tag moved onto it. */
+async function withNoise(name: string, mb: number): Promise<string> {
+  const big = path.join(work, name);
+  await run("git", ["clone", "-q", fixture, big]);
+  await run("git", ["-C", big, "checkout", "-q", "v1.0.0-rc9"]);
+  await writeFile(path.join(big, "noise.bin"), randomBytes(mb * 2 ** 20));
+  await run("git", ["-C", big, "add", "noise.bin"]);
+  await run("git", ["-C", big, "-c", "user.name=faults", "-c", "user.email=faults@example.invalid", "commit", "-q", "-m", "noise"]);
+  await run("git", ["-C", big, "tag", "-f", "v1.0.0-rc9"]);
+  return big;
 }
 
 /** A fresh --out holding what a user already had there. */
@@ -293,14 +316,8 @@ describe("the engine fails", () => {
   });
 
   it("an engine that stops taking the source mid-copy: a clear error after the 60 s bound, no container left", async () => {
-    // rc9 with 8 MB of noise: more than the socket buffers between the tool and the engine hold.
-    const big = path.join(work, "upstream-big");
-    await run("git", ["clone", "-q", fixture, big]);
-    await run("git", ["-C", big, "checkout", "-q", "v1.0.0-rc9"]);
-    await writeFile(path.join(big, "noise.bin"), randomBytes(8 * 2 ** 20));
-    await run("git", ["-C", big, "add", "noise.bin"]);
-    await run("git", ["-C", big, "-c", "user.name=faults", "-c", "user.email=faults@example.invalid", "commit", "-q", "-m", "noise"]);
-    await run("git", ["-C", big, "tag", "-f", "v1.0.0-rc9"]);
+    // More than the socket buffers between the tool and the engine hold.
+    const big = await withNoise("upstream-big", 8);
     // The real engine behind a socket of ours that passes every request on, but reads nothing of what
     // the tool sends on the attach connection after its request: as an engine that stopped taking the input.
     const sock = path.join(work, `deaf-${Date.now()}.sock`);
@@ -322,14 +339,8 @@ describe("the engine fails", () => {
     await new Promise<void>((resolve) => relay.listen(sock, resolve));
     try {
       const out = await usedOut("out-deaf");
-      const started = Date.now();
-      const r = launch(["runc", "v1.0.0-rc9", "--source", big, "--allow-unpinned", "--go-image", goImage, "--out", out.dir, "--cache-dir", cacheDir, "--json"], { DOCKER_HOST: `unix://${sock}` });
-      const res = await r.done;
-      const took = Date.now() - started;
-      expect(took, res.stdout).toBeGreaterThan(60_000);
-      expect(took).toBeLessThan(100_000);
-      await expectHandled(res, r.pid, {
-        code: 1,
+      const args = ["runc", "v1.0.0-rc9", "--source", big, "--allow-unpinned", "--go-image", goImage, "--out", out.dir, "--cache-dir", cacheDir, "--json"];
+      await expectStallHandled(args, { DOCKER_HOST: `unix://${sock}` }, {
         json: true,
         error: /^the Docker engine at unix:\/\/.*deaf-\d+\.sock took nothing for 60 s while copying files into container [0-9a-f]{12}: check that dockerd is running and not stuck, then try again/,
         unchanged: out,
@@ -399,6 +410,78 @@ describe("the engine fails", () => {
     const next = launch(args("v1.0.0-rc7", path.join(work, "out-after-engine")), { DOCKER_HOST: second.host });
     await expectHandled(await next.done, next.pid, { code: 1, error: /tag v1\.0\.0-rc7 not found/, host: second.host });
     expect(await toolContainers({ pid: r.pid, host: second.host })).toEqual([]);
+  });
+});
+
+describe("the source fails", () => {
+  /** A TCP server on loopback; `serve` gets each connection. */
+  async function listen(serve: (s: net.Socket) => void): Promise<{ port: number; close: () => void }> {
+    const sockets: net.Socket[] = [];
+    const server = net.createServer({ allowHalfOpen: true }, (s) => (sockets.push(s), serve(s)));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return { port: (server.address() as net.AddressInfo).port, close: () => (sockets.forEach((x) => x.destroy()), server.close()) };
+  }
+
+  /** git processes still talking to loopback port `port`. */
+  const gitsOn = async (port: number) => (await run("ps", ["-eo", "args"])).stdout.split("\n").filter((l) => /\bgit/.test(l) && l.includes(`127.0.0.1:${port}`));
+
+  it("a source that accepts and never answers: a clear error after the 60 s bound, no clone or git left", async () => {
+    // As a mirror or proxy that holds the connection: git alone would wait for ever.
+    const silent = await listen((s) => s.on("data", () => undefined));
+    const url = `http://127.0.0.1:${silent.port}/runc.git`;
+    try {
+      const out = await usedOut("out-stalled-source");
+      const cache = path.join(work, "cache-stalled-source");
+      await expectStallHandled(["runc", "v1.0.0-rc9", "--source", url, "--allow-unpinned", "--go-image", goImage, "--out", out.dir, "--cache-dir", cache], {}, {
+        error: /^nokmem-build: error: http:\/\/127\.0\.0\.1:\d+\/runc\.git sent nothing for 60 s while cloning runc v1\.0\.0-rc9: check the network path to it \(proxy, VPN, firewall\) or pass --source with a reachable mirror, then try again/,
+        unchanged: out,
+      });
+      const sources = path.join(cache, "sources");
+      const left = existsSync(sources) ? await readdir(sources, { recursive: true }) : [];
+      expect(left.filter((e) => e.includes(path.sep)), "a half-made clone").toEqual([]);
+      expect(await gitsOn(silent.port)).toEqual([]);
+    } finally {
+      silent.close();
+    }
+  });
+
+  it("a source slow but moving is not cut: a clone that takes longer than the bound builds, showing git's progress", async () => {
+    // 14 MB that git cannot compress, served by git's own daemon through a relay at 200 KB/s: ~70 s.
+    const big = await withNoise("upstream-slow", 14);
+    const free = await listen(() => undefined);
+    const daemonPort = free.port;
+    free.close(); // the daemon's now
+    const daemon = spawn("git", ["daemon", "--reuseaddr", "--export-all", `--base-path=${work}`, "--listen=127.0.0.1", `--port=${daemonPort}`, work], { stdio: "ignore" });
+    const slow = await listen(async (client) => {
+      const upstream = net.connect({ host: "127.0.0.1", port: daemonPort });
+      client.pipe(upstream);
+      client.on("error", () => upstream.destroy());
+      upstream.on("error", () => client.destroy());
+      for await (const chunk of upstream as AsyncIterable<Buffer>) {
+        for (let i = 0; i < chunk.length; i += 8192) {
+          client.write(chunk.subarray(i, i + 8192));
+          await sleep(40); // 8 KB per 40 ms
+        }
+      }
+      client.end();
+    });
+    try {
+      await waitFor("git daemon", async () => (await run("git", ["ls-remote", `git://127.0.0.1:${daemonPort}/${path.basename(big)}`]).then(() => true, () => false)), 30_000);
+      const out = path.join(work, "out-slow-source");
+      const started = Date.now();
+      const r = launch(["runc", "v1.0.0-rc9", "--source", `git://127.0.0.1:${slow.port}/${path.basename(big)}`, "--allow-unpinned", "--go-image", goImage, "--out", out, "--cache-dir", path.join(work, "cache-slow-source")]);
+      const res = await r.done;
+      expect(res.code, res.stderr).toBe(0);
+      const log = await readFile(path.join(out, `${ASSET("v1.0.0-rc9")}.log`), "utf8");
+      // The clone alone outlasted the bound: fetch step to build step, by the log's own clock.
+      const at = (title: string) => Date.parse(log.split("\n").find((l) => l.includes(`[${title}]`))!.split(" ")[0]!);
+      expect(at("Building in a container") - at("Fetching the source"), log).toBeGreaterThan(60_000);
+      expect(Date.now() - started).toBeGreaterThan(60_000);
+      expect(res.stderr).toMatch(/v1\.0\.0-rc9 from git:\/\/127\.0\.0\.1:\d+\/upstream-slow: receiving \d+%/);
+    } finally {
+      slow.close();
+      daemon.kill();
+    }
   });
 });
 
