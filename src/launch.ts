@@ -63,8 +63,10 @@ function ownCache(target: string): Buffer | undefined {
 const cachedData = ownCache(file);
 // The CommonJS wrapper on the bundle's first line keeps its line numbers in stack traces.
 const script = new Script(`(function (exports, require, module, __filename, __dirname) {${bytes.toString("utf8")}\n})`, { filename: bundle, cachedData });
-// Written after a run that succeeded: a usage error or an unknown command compiled little worth keeping.
-if (!cachedData || script.cachedDataRejected) process.once("exit", (code) => code === 0 && save(file, script));
+// Written after a run that succeeded: a usage error or an unknown command compiled little worth keeping;
+// and never by `cache prune`, which has just removed the caches and must not leave its own behind.
+const prunes = command === "cache" && process.argv.slice(3).includes("prune");
+if ((!cachedData || script.cachedDataRejected) && !prunes) process.once("exit", (code) => code === 0 && save(file, script));
 script.runInThisContext()({}, createRequire(bundle), { exports: {} }, bundle, path.dirname(bundle));
 
 function save(target: string, compiled: Script): void {

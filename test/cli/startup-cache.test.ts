@@ -72,6 +72,11 @@ describe("the start-up code cache", () => {
     expect((await cli(["versions"], { NOKMEM_BUILD_CACHE_DIR: dir })).code).toBe(0);
     expect((await files()).map((n) => n.replace(/^[0-9a-f]{16}-/, "").replace(/-v8-.*$/, ""))).toEqual(["-", "versions"]);
     // The engine may be away here: the directories are listed and pruned all the same.
+    // prune first of the cache commands: it must not leave its own cache behind.
+    expect((await cli(["cache", "prune", "--cache-dir", dir, "--json"])).code).toBe(0);
+    expect(await files()).toEqual([]);
+    expect((await cli(["--version"], { NOKMEM_BUILD_CACHE_DIR: dir })).code).toBe(0);
+    expect((await cli(["versions"], { NOKMEM_BUILD_CACHE_DIR: dir })).code).toBe(0);
     const listed = JSON.parse((await cli(["cache", "list", "--cache-dir", dir, "--json"])).stdout);
     expect(listed.entries.filter((e: { kind: string }) => e.kind === "startup")).toEqual([
       expect.objectContaining({ name: startup(), detail: "V8 code cache of 2 command(s), for a faster start" }),
