@@ -213,7 +213,12 @@ function median(xs: number[]): number {
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
-const stats = (xs: number[]) => `${median(xs).toFixed(2)} s (${sorted(xs)[0]!.toFixed(2)}–${sorted(xs).at(-1)!.toFixed(2)})`;
+/** "median (min–max)": " s" after the median for times, "×" for ratios. */
+function spread(xs: number[], unit: " s" | "×"): string {
+  const s = sorted(xs);
+  return `${median(xs).toFixed(2)}${unit} (${s[0]!.toFixed(2)}–${s.at(-1)!.toFixed(2)})`;
+}
+const stats = (xs: number[]) => spread(xs, " s");
 
 interface Row {
   what: string;
@@ -228,8 +233,7 @@ interface Row {
  * the machine's drift between runs (here the same build took 8.8 s in one pair and 10.5 s in another).
  */
 function pairedRatios(r: Row): string {
-  const ratios = r.measured.map((m, i) => m / r.baseline[i]!);
-  return `${median(ratios).toFixed(2)}× (${sorted(ratios)[0]!.toFixed(2)}–${sorted(ratios).at(-1)!.toFixed(2)})`;
+  return spread(r.measured.map((m, i) => m / r.baseline[i]!), "×");
 }
 
 function table(rows: Row[]): string {
