@@ -55,7 +55,7 @@ export function registerBuildManyCommand(program: Command, rt: CommandRuntime): 
   }
   cmd
     .option("--all", "every version the recipes publish")
-    .addOption(new Option("--jobs <n>", "builds at the same time (they share the Go cache, not work in flight: neighbouring tags on 2 CPUs build faster one at a time)").default(1).argParser(parseJobs))
+    .addOption(new Option("--jobs <n>", "builds at the same time (targets on one toolchain's Go cache compile in turn, the next on what the one before compiled; their other steps and other toolchains' targets go side by side)").default(1).argParser(parseJobs))
     .action(async (names: string[], flags: Omit<BuildFlags, "source" | "goImage"> & { source?: PerComponent; goImage?: PerComponent; all?: boolean; jobs: number }) => {
       if (Boolean(flags.all) === names.length > 0) throw new UsageError("build: name targets (COMPONENT@VERSION …) or --all, not both and not neither");
       const targets = flags.all ? await publishedTargets() : names.map(parseTarget);

@@ -1,6 +1,7 @@
 import { UsageError, UserError, errorMessage, systemFailure, throwIfInterrupted } from "../errors.js";
 import type { BuildOptions } from "../pipeline/context.js";
 import { taskList } from "../pipeline/render.js";
+import { Turns } from "../pipeline/turns.js";
 import { COMPONENTS } from "../recipes/load.js";
 import { lookupRecipe, type Target } from "../recipes/lookup.js";
 import type { Component } from "../recipes/schema.js";
@@ -39,11 +40,12 @@ export async function buildMany(targets: Target[], opts: ManyOptions, deps: Buil
   const outcomes: TargetOutcome[] = [];
   // The task list goes on past a failing task; what is not a target's own failure (a bug) is raised after it.
   let unexpected: { err: unknown } | undefined;
+  const turns = new Turns();
   const tasks = taskList(
     targets.map((t) => ({
       title: targetName(t),
       task: async (_, task) => {
-        const outcome = await buildOne(t, opts, deps).catch((err: unknown) => {
+        const outcome = await buildOne(t, opts, { ...deps, turns }).catch((err: unknown) => {
           unexpected ??= { err };
           throw err;
         });

@@ -9,6 +9,7 @@ import { BuildLog } from "../pipeline/build-log.js";
 import { need, type BuildContext, type BuildOptions } from "../pipeline/context.js";
 import type { RenderMode } from "../pipeline/render.js";
 import { runSteps } from "../pipeline/run.js";
+import type { Turns } from "../pipeline/turns.js";
 import { ArtifactList } from "../release/artifact-list.js";
 import { SUMS_FILE } from "../release/checksums.js";
 import type { BuildManifest } from "../release/manifest.js";
@@ -31,6 +32,8 @@ export interface BuildDeps {
   docker: DockerEngine;
   signal: AbortSignal;
   mode: RenderMode;
+  /** Shared by the builds of one run that may go side by side (build --jobs). */
+  turns?: Turns;
 }
 
 /**
@@ -49,6 +52,7 @@ export async function buildComponent(options: BuildOptions, deps: BuildDeps): Pr
     runId,
     labels: runLabels(runId),
     signal: deps.signal,
+    turns: deps.turns,
     startedAt: new Date(),
     staging,
     log: new BuildLog(path.join(staging, "build.log")),

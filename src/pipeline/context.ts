@@ -13,6 +13,7 @@ import type { Suite } from "../recipes/suites.js";
 import type { Arch } from "../release/names.js";
 import type { BuildLog } from "./build-log.js";
 import type { Linkage } from "../recipes/build-plan.js";
+import type { Turns } from "./turns.js";
 
 export interface BuildOptions {
   component: Component;
@@ -73,6 +74,8 @@ export interface BuildContext {
   runId: string;
   labels: Record<string, string>;
   signal: AbortSignal;
+  /** Builds of one `build --jobs` run: those on one Go cache compile in turn. */
+  turns?: Turns;
   startedAt: Date;
   /** Private temp directory of this run; removed at the end whatever happens. */
   staging: string;

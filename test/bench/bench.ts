@@ -9,10 +9,11 @@
  *   warm      a second tag on a Go build cache warmed by the first vs that
  *             tag cold (--no-cache); their sha256 must be equal
  *   no-op     rerunning a finished `nokmem-build runc` into the same --out
- *   jobs      `build` of two targets with --jobs 2 vs --jobs 1, cold (--no-cache) and
- *             on a shared Go cache warmed by a third tag
- *   bare pair the same two targets built bare on the same warm-up, side by side vs one
- *             after the other: what the machine's cores and engine allow the row above
+ *   jobs      `build` of two targets with --jobs 2 vs --jobs 1: two tags, cold (--no-cache)
+ *             and on a shared Go cache warmed by a third tag; runc and the kubelet
+ *             fixture, on two toolchains' caches, each warmed by another version
+ *   bare pair the same two tags built bare on the same warm-up, side by side vs one after
+ *             the other: what compiling both at once gives here (--jobs compiles them in turn)
  *   kubelet   with --kube-tree (a generated Kubernetes-sized tree in the
  *             kubelet fixture layout) or --kube-source (a real Kubernetes
  *             repository): cold `nokmem-build kubelet` vs bare `make kubelet`
@@ -43,6 +44,9 @@ import { createRuncFixture } from "../fixtures/runc-fixture.js";
 
 const CLI = new URL("../../lib/cli.js", import.meta.url).pathname;
 const SCOPE_ENV = "NOKMEM_BUILD_CACHE_SCOPE";
+/** The kubelet fixture's versions the two-toolchain --jobs row builds, and warms its cache with. */
+const MIXED_KUBE_TAG = "v1.18.6";
+const MIXED_KUBE_WARM_TAG = "v1.12.8";
 
 function usage(message: string): never {
   process.stderr.write(`bench: error: ${message}\n`);
@@ -318,27 +322,40 @@ try {
   rows.push({ what: `warm rerun: ${warmTag} after ${tag}`, measured: warm, against: `${warmTag} cold (--no-cache)`, baseline: coldOther, target: "≤ 0.5×" });
   rows.push({ what: `no-op rerun of runc ${tag}`, measured: noop, against: "the cold build above", baseline: cold, target: "≤ 1 s" });
 
-  // Two targets, --jobs 2 vs --jobs 1: cold (--no-cache), where both builds compile the standard
-  // library and so compete for the cores, and as the tool builds by default, on the toolchain's
-  // shared Go cache, warmed before each pair by a build of a third tag (a fresh volume per pair).
-  for (const warmCache of [false, true]) {
+  let jobsScopes = 0;
+  /**
+   * `build` of two targets with --jobs 2 and --jobs 1, taking turns to go first: their seconds.
+   * `warmUp` (untimed) runs before each build, on the scope (a fresh one per build when it warms).
+   */
+  const jobsRuns = async (targets: string[], flags: string[], warmUp?: (scopeEnv: NodeJS.ProcessEnv) => Promise<unknown>, label = "") => {
     const jobs: Record<1 | 2, number[]> = { 1: [], 2: [] };
     for (let i = 0; i < runs; i++) {
       for (const j of i % 2 ? ([2, 1] as const) : ([1, 2] as const)) {
-        const pairEnv = env(warmCache ? `${scope}-j${i}-${j}` : scope);
-        if (warmCache) await buildWithTool("runc", jobsWarmTag, source, bookworm, fresh("out"), await cacheDir(), [], pairEnv);
-        const r = await tool(["build", `runc@${tag}`, `runc@${warmTag}`, "--jobs", String(j), "--source", source, "--allow-unpinned", "--go-image", bookworm, "--out", fresh("out"), "--cache-dir", await cacheDir(), ...(warmCache ? [] : ["--no-cache"]), "--json"], pairEnv);
+        const pairEnv = env(warmUp ? `${scope}-j${jobsScopes++}` : scope);
+        await warmUp?.(pairEnv);
+        const r = await tool(["build", ...targets, "--jobs", String(j), ...flags, "--allow-unpinned", "--out", fresh("out"), "--cache-dir", await cacheDir(), "--json"], pairEnv);
         jobs[j].push(r.seconds);
       }
-      progress(`jobs (${warmCache ? "warm cache" : "cold"}) ${i + 1}/${runs}: --jobs 1 ${jobs[1].at(-1)!.toFixed(2)} s, --jobs 2 ${jobs[2].at(-1)!.toFixed(2)} s`);
+      progress(`jobs (${label}) ${i + 1}/${runs}: --jobs 1 ${jobs[1].at(-1)!.toFixed(2)} s, --jobs 2 ${jobs[2].at(-1)!.toFixed(2)} s`);
     }
+    return jobs;
+  };
+  const runcFlags = ["--source", `runc=${source}`, "--go-image", `runc=${bookworm}`];
+  const warmRunc = (e: NodeJS.ProcessEnv) => buildWithTool("runc", jobsWarmTag, source, bookworm, fresh("out"), keptCache, [], e);
+
+  // Two neighbouring tags: cold (--no-cache), where both builds compile the standard library and
+  // so compete for the cores, and as the tool builds by default, on the toolchain's shared Go
+  // cache, warmed before each pair by a build of a third tag.
+  for (const warmCache of [false, true]) {
+    const jobs = await jobsRuns([`runc@${tag}`, `runc@${warmTag}`], [...runcFlags, ...(warmCache ? [] : ["--no-cache"])], warmCache ? warmRunc : undefined, warmCache ? "warm cache" : "cold");
     const what = `build runc@${tag} runc@${warmTag} --jobs 2${warmCache ? ` (cache warmed by ${jobsWarmTag})` : " --no-cache"}`;
     // Cold, each build compiles the whole standard library itself with both cores busy: reported, no target.
     rows.push({ what, measured: jobs[2], against: "--jobs 1", baseline: jobs[1], target: warmCache ? "≤ 0.75×" : "— (CPU-bound)" });
   }
 
-  // What this machine allows the row above: the same two targets built bare (clone + docker run
-  // make), side by side vs one after the other, on a Go cache volume warmed the same way by the tool.
+  // What compiling both at once gives here, which --jobs no longer does for targets on one cache:
+  // the same two targets built bare (clone + docker run make), side by side vs one after the other,
+  // on a Go cache volume warmed the same way by the tool.
   const bare2: Record<"seq" | "par", number[]> = { seq: [], par: [] };
   const likeOf = { [tag]: like!, [warmTag]: warmLike! };
   for (let i = 0; i < runs; i++) {
@@ -361,7 +378,23 @@ try {
     }
     progress(`bare pair ${i + 1}/${runs}: one after the other ${bare2.seq.at(-1)!.toFixed(2)} s, side by side ${bare2.par.at(-1)!.toFixed(2)} s`);
   }
-  rows.push({ what: `bare clone + docker run make of both, side by side (same warm-up)`, measured: bare2.par, against: "one after the other", baseline: bare2.seq, target: "— (the row above's ceiling here)" });
+  rows.push({ what: `bare clone + docker run make of both, side by side (same warm-up)`, measured: bare2.par, against: "one after the other", baseline: bare2.seq, target: "— (both compiling at once)" });
+
+  // Two targets that share no Go cache (runc and kubelet: two toolchains), each cache warmed by
+  // another version of its component: what --jobs gives where the builds have nothing to share.
+  const kubeFixture = path.join(work, "upstream-kubernetes");
+  await createKubeletFixture(kubeFixture, KUBELET_FIXTURE_TAGS.filter((t) => [MIXED_KUBE_TAG, MIXED_KUBE_WARM_TAG].includes(t.tag)));
+  const bullseye = await goImageOf("bullseye");
+  const mixed = await jobsRuns(
+    [`runc@${tag}`, `kubelet@${MIXED_KUBE_TAG}`],
+    [...runcFlags, "--source", `kubelet=${kubeFixture}`, "--go-image", `kubelet=${bullseye}`],
+    async (e) => {
+      await warmRunc(e);
+      await buildWithTool("kubelet", MIXED_KUBE_WARM_TAG, kubeFixture, bullseye, fresh("out"), keptCache, [], e);
+    },
+    "two toolchains",
+  );
+  rows.push({ what: `build runc@${tag} kubelet@${MIXED_KUBE_TAG} (fixture) --jobs 2 (caches warmed by runc@${jobsWarmTag}, kubelet@${MIXED_KUBE_WARM_TAG})`, measured: mixed[2], against: "--jobs 1", baseline: mixed[1], target: "≤ 0.75×" });
 
   // A Kubernetes-sized tree: cold tool vs bare.
   let kubeNote = "";
@@ -372,7 +405,6 @@ try {
       progress(`generating a Kubernetes-sized tree: ${kubeFiles} filler files, about ${kubeMb} MB`);
       await createKubeTree(kubeSource, kubeFiles, kubeMb);
     }
-    const bullseye = await goImageOf("bullseye");
     await buildWithTool("kubelet", kubeTag, kubeSource, bullseye, fresh("out"), await cacheDir(), ["--no-cache"], env(scope)); // the builder image, untimed
     const kt: number[] = [];
     const kb: number[] = [];

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKubeletFixture } from "../fixtures/kubelet-fixture.js";
@@ -43,6 +44,47 @@ describe("nokmem-build build: many targets at once", () => {
     const { stdout } = await run("sha256sum", ["-c", "SHA256SUMS"], { cwd: dist });
     expect(stdout.split("\n").filter((l) => l.endsWith(": OK"))).toHaveLength(files.length - 1);
     expect(await toolContainers()).toEqual([]);
+  });
+
+  it("targets on one Go cache compile one after the other, the second on what the first compiled; another toolchain's target compiles beside them", async () => {
+    const out = path.join(work, "dist-turns");
+    const since = Date.now() / 1000;
+    let pid = 0;
+    const res = await cli(["build", "runc@v1.0.0-rc10", "runc@v1.0.0-rc6", "kubelet@v1.18.6", "--jobs", "3", ...common, "--out", out], {}, (child) => (pid = child.pid!));
+    expect(res.code).toBe(0);
+    const manifests = await Promise.all(
+      ["runc-v1.0.0-rc10", "runc-v1.0.0-rc6", "kubelet-v1.18.6"].map(async (a) => JSON.parse(await readFile(path.join(out, `${a}-nokmem-linux-amd64.json`), "utf8"))),
+    );
+    const [rc10, rc6, kubelet] = manifests.map((m) => m.toolchain.builderImage as string);
+    expect(rc10).toBe(rc6);
+    expect(kubelet).not.toBe(rc10);
+    // When each build's compile container ran (its last container: a toolchain probe may come first), from the engine's events.
+    const { stdout } = await run("docker", [
+      "events", "--since", since.toFixed(3), "--until", (Date.now() / 1000 + 1).toFixed(3), "--filter", `label=io.nokmem-build.pid=${pid}`,
+      "--filter", "type=container", "--filter", "event=start", "--filter", "event=die",
+      "--format", '{{.TimeNano}} {{.Action}} {{index .Actor.Attributes "io.nokmem-build.run"}} {{index .Actor.Attributes "image"}}',
+    ]);
+    const compiles = new Map<string, { image: string; start: number; die: number }>();
+    for (const [nanos, action, runId, image] of stdout.trim().split("\n").map((l) => l.split(" "))) {
+      const at = Number(nanos) / 1e9;
+      if (action === "start") compiles.set(runId!, { image: image!, start: at, die: Infinity });
+      else compiles.get(runId!)!.die = at;
+    }
+    const of = (image: string) => [...compiles.values()].filter((s) => s.image === image).sort((a, b) => a.start - b.start);
+    const [first, second] = of(rc10);
+    const [other] = of(kubelet);
+    expect(of(rc10)).toHaveLength(2);
+    expect(of(kubelet)).toHaveLength(1);
+    expect(second!.start).toBeGreaterThanOrEqual(first!.die);
+    expect(other!.start).toBeLessThan(first!.die);
+    // The one that waited says so in its log and compiled on the cache the other had just filled.
+    const logs = await Promise.all(["runc-v1.0.0-rc10", "runc-v1.0.0-rc6"].map((a) => readFile(path.join(out, `${a}-nokmem-linux-amd64.log`), "utf8")));
+    const waited = logs.map((l) => /waited [\d.]+ s for runc (v1\.0\.0-rc\d+) to finish compiling on the same Go cache/.exec(l)?.[1]);
+    expect(waited.filter(Boolean)).toHaveLength(1);
+    const w = waited[0] ? 0 : 1;
+    expect(waited[w]).toBe(["v1.0.0-rc6", "v1.0.0-rc10"][w]);
+    expect(manifests[w].build.goCache).toBe("warm");
+    expect(await readFile(path.join(out, "kubelet-v1.18.6-nokmem-linux-amd64.log"), "utf8")).not.toMatch(/waited/);
   });
 
   it("keeps a target whose artifacts already check out (cached), and --force rebuilds it", async () => {
